@@ -1,0 +1,247 @@
+#include "bpf_object.h"
+
+#include <bpf/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "errors.h"
+#include "libbpf_log.h"
+
+namespace mltrace {
+
+Napi::Function BpfObject::Define(Napi::Env env) {
+  return DefineClass(env, "BpfObject",
+                     {
+                         InstanceMethod("programs", &BpfObject::Programs),
+                         InstanceMethod("setAutoload", &BpfObject::SetAutoload),
+                         InstanceMethod("load", &BpfObject::Load),
+                         InstanceMethod("attach", &BpfObject::Attach),
+                         InstanceMethod("mapInfo", &BpfObject::MapInfo),
+                         InstanceMethod("reuseMap", &BpfObject::ReuseMap),
+                         InstanceMethod("mapUpdate", &BpfObject::MapUpdate),
+                         InstanceMethod("mapLookup", &BpfObject::MapLookup),
+                         InstanceMethod("mapDelete", &BpfObject::MapDelete),
+                         InstanceMethod("mapDump", &BpfObject::MapDump),
+                         InstanceMethod("pollRing", &BpfObject::PollRing),
+                         InstanceMethod("close", &BpfObject::Close),
+                     });
+}
+
+// new BpfObject(path): opens (parses) the object; nothing enters the kernel yet.
+BpfObject::BpfObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfObject>(info) {
+  std::string path = info[0].As<Napi::String>();
+  LIBBPF_OPTS(bpf_object_open_opts, opts);
+  // With -v the verifier's log comes back through libbpf's print callback.
+  opts.kernel_log_level = LibbpfVerbose() ? 1 : 0;
+  obj_ = bpf_object__open_file(path.c_str(), &opts);
+  long err = libbpf_get_error(obj_);
+  if (err) {
+    obj_ = nullptr;
+    throw BpfError(info.Env(), "open BPF object " + path, static_cast<int>(err));
+  }
+}
+
+BpfObject::~BpfObject() { Teardown(); }
+
+void BpfObject::Teardown() {
+  if (poller_) {
+    poller_->Stop();
+    poller_.reset();
+  }
+  for (auto* link : links_) bpf_link__destroy(link);
+  links_.clear();
+  if (obj_) bpf_object__close(obj_);
+  obj_ = nullptr;
+}
+
+void BpfObject::RequireOpen(Napi::Env env) {
+  if (!obj_) throw BpfError(env, "use BPF object (already closed)", EBADF);
+}
+
+struct bpf_program* BpfObject::FindProgram(Napi::Env env, const std::string& name) {
+  RequireOpen(env);
+  auto* prog = bpf_object__find_program_by_name(obj_, name.c_str());
+  if (!prog) throw BpfError(env, "find program " + name, ENOENT);
+  return prog;
+}
+
+struct bpf_map* BpfObject::FindMap(Napi::Env env, const std::string& name) {
+  RequireOpen(env);
+  auto* map = bpf_object__find_map_by_name(obj_, name.c_str());
+  if (!map) throw BpfError(env, "find map " + name, ENOENT);
+  return map;
+}
+
+// programs(): [{name, section, autoload}]
+Napi::Value BpfObject::Programs(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env());
+  Napi::Array out = Napi::Array::New(info.Env());
+  struct bpf_program* prog;
+  uint32_t i = 0;
+  bpf_object__for_each_program(prog, obj_) {
+    Napi::Object p = Napi::Object::New(info.Env());
+    p.Set("name", bpf_program__name(prog));
+    p.Set("section", bpf_program__section_name(prog));
+    p.Set("autoload", bpf_program__autoload(prog));
+    out.Set(i++, p);
+  }
+  return out;
+}
+
+// setAutoload(name, bool): before load(), choose between tp_btf and raw_tp twins.
+void BpfObject::SetAutoload(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* prog = FindProgram(info.Env(), name);
+  ThrowIfFailed(info.Env(), "set autoload of " + name,
+                bpf_program__set_autoload(prog, info[1].As<Napi::Boolean>()));
+}
+
+// load(): creates maps and verifies every autoloaded program.
+void BpfObject::Load(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env());
+  ThrowIfFailed(info.Env(), "load BPF object " + std::string(bpf_object__name(obj_)),
+                bpf_object__load(obj_));
+  loaded_ = true;
+}
+
+// attach(name): the link is owned by an fd of this process, so it goes away
+// when the process dies, however it dies. Nothing is pinned.
+void BpfObject::Attach(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* prog = FindProgram(info.Env(), name);
+  struct bpf_link* link = bpf_program__attach(prog);
+  long err = libbpf_get_error(link);
+  if (err) throw BpfError(info.Env(), "attach program " + name, static_cast<int>(err));
+  links_.push_back(link);
+}
+
+// mapInfo(name): {type, keySize, valueSize, maxEntries, valueStride}
+// valueStride is the per-CPU slot size for per-CPU maps (libbpf rounds to 8).
+Napi::Value BpfObject::MapInfo(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* map = FindMap(info.Env(), name);
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("type", static_cast<uint32_t>(bpf_map__type(map)));
+  out.Set("keySize", bpf_map__key_size(map));
+  out.Set("valueSize", bpf_map__value_size(map));
+  out.Set("maxEntries", bpf_map__max_entries(map));
+  out.Set("valueStride", (bpf_map__value_size(map) + 7) / 8 * 8);
+  return out;
+}
+
+// reuseMap(name, otherObject, otherName): before load(), share a map that
+// another (loaded) object created, e.g. every family filtering on `targets`.
+void BpfObject::ReuseMap(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* other = Napi::ObjectWrap<BpfObject>::Unwrap(info[1].As<Napi::Object>());
+  std::string other_name = info[2].As<Napi::String>();
+  auto* map = FindMap(info.Env(), name);
+  auto* source = other->FindMap(info.Env(), other_name);
+  ThrowIfFailed(info.Env(), "reuse map " + other_name, bpf_map__reuse_fd(map, bpf_map__fd(source)));
+}
+
+static void RequireSize(Napi::Env env, const std::string& what, size_t got, size_t want) {
+  if (got != want) throw BpfError(env, what + " (size " + std::to_string(got) + ", expected " +
+                                           std::to_string(want) + ")", EINVAL);
+}
+
+// mapUpdate(name, key, value, flags)
+void BpfObject::MapUpdate(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* map = FindMap(info.Env(), name);
+  auto key = info[1].As<Napi::Uint8Array>();
+  auto value = info[2].As<Napi::Uint8Array>();
+  uint64_t flags = info[3].As<Napi::Number>().Int64Value();
+  RequireSize(info.Env(), "update map " + name + " key", key.ByteLength(), bpf_map__key_size(map));
+  ThrowIfFailed(info.Env(), "update map " + name,
+                bpf_map_update_elem(bpf_map__fd(map), key.Data(), value.Data(), flags) ? -errno : 0);
+}
+
+// mapLookup(name, key): Buffer with the value, or null when absent.
+Napi::Value BpfObject::MapLookup(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* map = FindMap(info.Env(), name);
+  auto key = info[1].As<Napi::Uint8Array>();
+  RequireSize(info.Env(), "look up map " + name + " key", key.ByteLength(), bpf_map__key_size(map));
+  size_t size = bpf_map__value_size(map);
+  if (bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_ARRAY || bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH)
+    size = (size + 7) / 8 * 8 * libbpf_num_possible_cpus();
+  auto out = Napi::Buffer<uint8_t>::New(info.Env(), size);
+  if (bpf_map_lookup_elem(bpf_map__fd(map), key.Data(), out.Data())) {
+    if (errno == ENOENT) return info.Env().Null();
+    throw BpfError(info.Env(), "look up map " + name, errno);
+  }
+  return out;
+}
+
+// mapDelete(name, key): true when an entry was removed.
+Napi::Value BpfObject::MapDelete(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* map = FindMap(info.Env(), name);
+  auto key = info[1].As<Napi::Uint8Array>();
+  if (bpf_map_delete_elem(bpf_map__fd(map), key.Data())) {
+    if (errno == ENOENT) return Napi::Boolean::New(info.Env(), false);
+    throw BpfError(info.Env(), "delete from map " + name, errno);
+  }
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+// mapDump(name): {count, keys, values} with keys and values packed back to
+// back (values at valueStride × CPUs for per-CPU maps). An entry deleted while
+// we walk is skipped, not an error: the kernel and exiting threads race us.
+Napi::Value BpfObject::MapDump(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* map = FindMap(info.Env(), name);
+  int fd = bpf_map__fd(map);
+  size_t key_size = bpf_map__key_size(map);
+  size_t value_size = bpf_map__value_size(map);
+  bool per_cpu = bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_ARRAY ||
+                 bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH;
+  if (per_cpu) value_size = (value_size + 7) / 8 * 8 * libbpf_num_possible_cpus();
+
+  std::vector<uint8_t> keys, values;
+  std::vector<uint8_t> key(key_size), next(key_size), value(value_size);
+  void* prev = nullptr;
+  uint32_t count = 0;
+  while (true) {
+    if (bpf_map_get_next_key(fd, prev, next.data())) {
+      if (errno == ENOENT) break;
+      throw BpfError(info.Env(), "walk map " + name, errno);
+    }
+    key = next;
+    prev = key.data();
+    if (bpf_map_lookup_elem(fd, key.data(), value.data())) {
+      if (errno == ENOENT) continue;
+      throw BpfError(info.Env(), "look up map " + name, errno);
+    }
+    keys.insert(keys.end(), key.begin(), key.end());
+    values.insert(values.end(), value.begin(), value.end());
+    count++;
+  }
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("count", count);
+  out.Set("keys", Napi::Buffer<uint8_t>::Copy(info.Env(), keys.data(), keys.size()));
+  out.Set("values", Napi::Buffer<uint8_t>::Copy(info.Env(), values.data(), values.size()));
+  return out;
+}
+
+// pollRing(name, onBatch, onError): starts the one poll thread for this
+// object's ring buffer; onBatch(ArrayBuffer) runs on the main thread.
+void BpfObject::PollRing(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* map = FindMap(info.Env(), name);
+  if (poller_) throw BpfError(info.Env(), "poll ring buffer " + name + " (already polling)", EBUSY);
+  poller_ = std::make_unique<RingPoller>();
+  int err = poller_->Start(info.Env(), bpf_map__fd(map), info[1].As<Napi::Function>(),
+                           info[2].As<Napi::Function>());
+  if (err) {
+    poller_.reset();
+    throw BpfError(info.Env(), "open ring buffer " + name, err);
+  }
+}
+
+// close(): stops polling, detaches every link, frees programs and maps.
+void BpfObject::Close(const Napi::CallbackInfo& info) { Teardown(); }
+
+}  // namespace mltrace

@@ -1,0 +1,100 @@
+#include "layouts.h"
+
+#include <linux/types.h>
+
+#include <cstddef>
+
+#include "../probes/sched.h"
+
+namespace mltrace {
+
+// Each field as [offset, size]: TypeScript checks the sizes against the kinds
+// it decodes, so a changed header fails loudly instead of decoding garbage.
+#define FIELD(obj, type, field)                                              \
+  do {                                                                       \
+    Napi::Array where = Napi::Array::New(env, 2);                            \
+    where.Set(0u, static_cast<uint32_t>(offsetof(type, field)));             \
+    where.Set(1u, static_cast<uint32_t>(sizeof(((type*)nullptr)->field)));   \
+    (obj).Set(#field, where);                                                \
+  } while (0)
+
+static Napi::Object SchedThread(Napi::Env env) {
+  using T = struct mlt_sched_thread;
+  Napi::Object f = Napi::Object::New(env);
+  FIELD(f, T, tid);
+  FIELD(f, T, tgid);
+  FIELD(f, T, comm);
+  FIELD(f, T, start_ns);
+  FIELD(f, T, oncpu_ns);
+  FIELD(f, T, runq_wait_ns);
+  FIELD(f, T, sleep_ns);
+  FIELD(f, T, iowait_ns);
+  FIELD(f, T, switches_voluntary);
+  FIELD(f, T, switches_involuntary);
+  FIELD(f, T, wakeups);
+  FIELD(f, T, migrations);
+  FIELD(f, T, runq_hist);
+  FIELD(f, T, offcpu_hist);
+  FIELD(f, T, since_ns);
+  FIELD(f, T, phase);
+  FIELD(f, T, flags);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("size", static_cast<uint32_t>(sizeof(T)));
+  out.Set("fields", f);
+  return out;
+}
+
+static Napi::Object Neighbour(Napi::Env env) {
+  using T = struct mlt_neighbour;
+  Napi::Object f = Napi::Object::New(env);
+  FIELD(f, T, count);
+  FIELD(f, T, comm);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("size", static_cast<uint32_t>(sizeof(T)));
+  out.Set("fields", f);
+  return out;
+}
+
+static Napi::Object ProcEvent(Napi::Env env) {
+  using T = struct mlt_proc_event;
+  Napi::Object f = Napi::Object::New(env);
+  FIELD(f, T, kind);
+  FIELD(f, T, pid);
+  FIELD(f, T, ppid);
+  FIELD(f, T, exit_code);
+  FIELD(f, T, ts_ns);
+  FIELD(f, T, comm);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("size", static_cast<uint32_t>(sizeof(T)));
+  out.Set("fields", f);
+  return out;
+}
+
+static Napi::Object SchedConstants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("COMM_LEN", MLT_COMM_LEN);
+  c.Set("HIST_SLOTS", MLT_HIST_SLOTS);
+  c.Set("PHASE_DEAD", static_cast<uint32_t>(MLT_PHASE_DEAD));
+  c.Set("EV_FORK", static_cast<uint32_t>(MLT_EV_FORK));
+  c.Set("EV_EXEC", static_cast<uint32_t>(MLT_EV_EXEC));
+  c.Set("EV_EXIT", static_cast<uint32_t>(MLT_EV_EXIT));
+  c.Set("CTR_EVENTS_DROPPED", static_cast<uint32_t>(MLT_CTR_EVENTS_DROPPED));
+  c.Set("CTR_THREADS_DROPPED", static_cast<uint32_t>(MLT_CTR_THREADS_DROPPED));
+  c.Set("CTR_TARGETS_DROPPED", static_cast<uint32_t>(MLT_CTR_TARGETS_DROPPED));
+  c.Set("CTR_NEIGHBOURS_DROPPED", static_cast<uint32_t>(MLT_CTR_NEIGHBOURS_DROPPED));
+  c.Set("CTR_COUNT", static_cast<uint32_t>(MLT_CTR_COUNT));
+  return c;
+}
+
+Napi::Object Layouts(Napi::Env env) {
+  Napi::Object sched = Napi::Object::New(env);
+  sched.Set("thread", SchedThread(env));
+  sched.Set("neighbour", Neighbour(env));
+  sched.Set("procEvent", ProcEvent(env));
+  sched.Set("constants", SchedConstants(env));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("sched", sched);
+  return out;
+}
+
+}  // namespace mltrace

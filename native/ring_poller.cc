@@ -1,0 +1,68 @@
+#include "ring_poller.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace mltrace {
+
+// Short enough that Stop() returns promptly, long enough to cost nothing idle.
+static constexpr int kPollTimeoutMs = 50;
+
+int RingPoller::Start(Napi::Env env, int map_fd, Napi::Function on_batch, Napi::Function on_error) {
+  ring_ = ring_buffer__new(map_fd, &RingPoller::OnRecord, this, nullptr);
+  if (!ring_) return errno ? errno : EINVAL;
+  batches_ = Napi::ThreadSafeFunction::New(env, on_batch, "mltrace-ring-batches", 0, 1);
+  errors_ = Napi::ThreadSafeFunction::New(env, on_error, "mltrace-ring-errors", 0, 1);
+  thread_ = std::thread(&RingPoller::Run, this);
+  return 0;
+}
+
+int RingPoller::OnRecord(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<RingPoller*>(ctx);
+  uint32_t header[2] = {static_cast<uint32_t>(size), 0};
+  auto& b = self->batch_;
+  const auto* h = reinterpret_cast<const uint8_t*>(header);
+  b.insert(b.end(), h, h + sizeof(header));
+  const auto* d = static_cast<const uint8_t*>(data);
+  b.insert(b.end(), d, d + size);
+  b.resize((b.size() + 7) / 8 * 8, 0);
+  return 0;
+}
+
+void RingPoller::Run() {
+  while (!stopping_.load()) {
+    int n = ring_buffer__poll(ring_, kPollTimeoutMs);
+    if (n < 0 && n != -EINTR) {
+      auto* err = new int(-n);
+      errors_.NonBlockingCall(err, [](Napi::Env env, Napi::Function fn, int* e) {
+        std::string message = std::string("failed to poll ring buffer: ") + std::strerror(*e);
+        fn.Call({Napi::String::New(env, message), Napi::Number::New(env, *e)});
+        delete e;
+      });
+      break;
+    }
+    if (batch_.empty()) continue;
+    auto* batch = new std::vector<uint8_t>(std::move(batch_));
+    batch_.clear();
+    napi_status status = batches_.NonBlockingCall(
+        batch, [](Napi::Env env, Napi::Function fn, std::vector<uint8_t>* b) {
+          auto buffer = Napi::ArrayBuffer::New(env, b->size());
+          std::memcpy(buffer.Data(), b->data(), b->size());
+          delete b;
+          fn.Call({buffer});
+        });
+    if (status != napi_ok) delete batch;  // JS is shutting down
+  }
+}
+
+void RingPoller::Stop() {
+  if (!ring_) return;
+  stopping_.store(true);
+  if (thread_.joinable()) thread_.join();
+  batches_.Release();
+  errors_.Release();
+  ring_buffer__free(ring_);
+  ring_ = nullptr;
+}
+
+}  // namespace mltrace

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The scheduler family's ABI: the only definition of what the kernel side
+ * writes and user space reads. Included by probes/sched.bpf.c (with
+ * vmlinux.h types) and by native/ (with <linux/types.h>); the addon exports
+ * the offsets below to TypeScript, so nothing re-declares this layout.
+ */
+#ifndef MLTRACE_SCHED_H
+#define MLTRACE_SCHED_H
+
+#define MLT_COMM_LEN 16
+/* log2 slots of microseconds: slot 0 is [0,1) us, slot i is [2^(i-1), 2^i) us;
+ * the last slot also takes everything longer (2^30 us is about 18 minutes). */
+#define MLT_HIST_SLOTS 32
+
+#define MLT_MAX_THREADS 16384
+#define MLT_MAX_TARGETS 4096
+#define MLT_MAX_NEIGHBOURS 1024
+#define MLT_EVENTS_BYTES (256 * 1024)
+
+/* Where a thread is, between two scheduler events. */
+enum mlt_phase {
+	MLT_PHASE_UNKNOWN = 0,   /* seeded from /proc at attach; nothing seen yet */
+	MLT_PHASE_RUNNING = 1,
+	MLT_PHASE_RUNNABLE = 2,  /* on a run queue, waiting for a CPU */
+	MLT_PHASE_SLEEPING = 3,  /* interruptible sleep */
+	MLT_PHASE_BLOCKED = 4,   /* uninterruptible sleep (D state, I/O wait) */
+	MLT_PHASE_DEAD = 5,      /* final switch-out done: counters are final */
+};
+
+/* mlt_sched_thread.flags */
+#define MLT_THREAD_BASELINE 1u /* seen_nvcsw/seen_nivcsw hold the kernel's counters */
+
+/* Value of the `threads` map, keyed by tid. Counters are cumulative since the
+ * thread was first seen by mltrace; user space turns them into rates. */
+struct mlt_sched_thread {
+	__u32 tid;
+	__u32 tgid;
+	char comm[MLT_COMM_LEN];
+	__u64 start_ns;             /* task start_time (CLOCK_MONOTONIC); 0 if seeded from /proc */
+	__u64 oncpu_ns;
+	__u64 runq_wait_ns;
+	__u64 sleep_ns;
+	__u64 iowait_ns;
+	__u64 switches_voluntary;   /* same meaning as task_struct.nvcsw */
+	__u64 switches_involuntary; /* same meaning as task_struct.nivcsw */
+	__u64 wakeups;
+	__u64 migrations;           /* same meaning as se.nr_migrations */
+	__u64 runq_hist[MLT_HIST_SLOTS];
+	__u64 offcpu_hist[MLT_HIST_SLOTS];
+	/* Kernel-side bookkeeping; user space only reads `phase`. */
+	__u64 since_ns;
+	__u64 seen_nvcsw;
+	__u64 seen_nivcsw;
+	__u32 phase;
+	__u32 flags;
+};
+
+/* Value of the `neighbours` map, keyed by tgid of a task outside the target
+ * that took the CPU from a preempted target thread. */
+struct mlt_neighbour {
+	__u64 count;
+	char comm[MLT_COMM_LEN];
+};
+
+/* Per-event records on the `events` ring buffer: only process lifecycle,
+ * which user space needs in order (to build the tree and end the session). */
+enum mlt_event_kind {
+	MLT_EV_FORK = 1, /* a new process joined the target tree */
+	MLT_EV_EXEC = 2, /* a target process replaced its image */
+	MLT_EV_EXIT = 3, /* the last thread of a target process exited */
+};
+
+struct mlt_proc_event {
+	__u32 kind;
+	__u32 pid;
+	__u32 ppid;
+	__s32 exit_code; /* wait(2) status encoding; MLT_EV_EXIT only */
+	__u64 ts_ns;
+	char comm[MLT_COMM_LEN];
+};
+
+/* Indexes of the per-CPU `counters` array: every event mltrace could not
+ * record is counted here, so user space can show exact losses. */
+enum mlt_counter {
+	MLT_CTR_EVENTS_DROPPED = 0,     /* ring buffer full */
+	MLT_CTR_THREADS_DROPPED = 1,    /* `threads` map full */
+	MLT_CTR_TARGETS_DROPPED = 2,    /* `targets` map full */
+	MLT_CTR_NEIGHBOURS_DROPPED = 3, /* `neighbours` map full */
+	MLT_CTR_COUNT = 4,
+};
+
+#endif /* MLTRACE_SCHED_H */

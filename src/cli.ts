@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// mltrace's command line. Parses and validates; the commands do the work.
+import { Command, InvalidArgumentError } from "commander";
+import { UserError } from "./errors.js";
+import { BpfError, native } from "./native/addon.js";
+import { runStat } from "./commands/stat.js";
+import { diagnose, doctorText } from "./commands/doctor.js";
+import { runDemo } from "./commands/demo.js";
+
+function positiveInteger(name: string) {
+  return (value: string) => {
+    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${name} must be a positive integer.`);
+    return Number(value);
+  };
+}
+
+function positiveSeconds(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number of seconds.`);
+    return n;
+  };
+}
+
+const program = new Command()
+  .name("mltrace")
+  .description("Why is my training job slow on the CPU/OS side? eBPF tracing of a trainer and its DataLoader workers.")
+  .option("-v, --verbose", "show libbpf's log and the kernel verifier's log")
+  .showHelpAfterError("(run with --help for usage)")
+  .hook("preAction", (cmd) => {
+    if (cmd.opts().verbose) native().setVerbose(true);
+  });
+
+program
+  .command("stat")
+  .description("trace a process tree until it exits (or --duration, or Ctrl-C), then print where its time went")
+  .option("-p, --pid <pid>", "trace this process, its threads and every descendant (also those forked later)", positiveInteger("PID"))
+  .option("-d, --duration <seconds>", "stop after this many seconds", positiveSeconds("duration"))
+  .option("-i, --interval <seconds>", "also report every this many seconds", positiveSeconds("interval"))
+  .option("--json", "print one JSON document (and one JSON line per interval) instead of text")
+  .option("-o, --output <file>", "write the report to FILE, so a traced command keeps stdout")
+  .argument("[command...]", "command to launch and trace (after --)")
+  .addHelpText(
+    "after",
+    `
+Examples:
+  mltrace stat -- python train.py --epochs 1     launch and trace; exits with the command's status
+  mltrace stat --pid 4242 --duration 30           attach to a running trainer for 30 s
+  mltrace stat --pid 4242 --interval 1 --json     one JSON line per second, then the summary
+  mltrace stat -o report.txt -- ./train.sh        keep stdout for the command`,
+  )
+  .action(async (argv: string[], opts) => {
+    process.exitCode = await runStat(argv, opts);
+  });
+
+program
+  .command("doctor")
+  .description("check what this machine supports and what mltrace will use")
+  .option("--json", "print the findings as JSON")
+  .addHelpText(
+    "after",
+    `
+Examples:
+  sudo mltrace doctor          kernel, BTF, privileges, attach mode of every probe, NUMA, PMU
+  sudo mltrace doctor --json   the same, for scripts; exit status 0 when tracing can run`,
+  )
+  .action((opts) => {
+    const report = diagnose();
+    process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : doctorText(report));
+    process.exitCode = report.can_trace ? 0 : 1;
+  });
+
+program
+  .command("demo")
+  .description("trace a built-in synthetic training job (trainer + data-loader workers)")
+  .option("--json", "print the report as JSON")
+  .addHelpText(
+    "after",
+    `
+Examples:
+  sudo mltrace demo            run the demo workload under mltrace and show the report`,
+  )
+  .action(async (opts) => {
+    process.exitCode = await runDemo(opts);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof UserError) {
+    process.stderr.write(`mltrace: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  } else if (err instanceof BpfError) {
+    const verbose = program.opts().verbose;
+    process.stderr.write(`mltrace: ${err.message}${verbose ? "" : " (run with -v for libbpf's and the verifier's log)"}\n`);
+    process.exitCode = 1;
+  } else {
+    process.stderr.write(`mltrace: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+// Tracing is over: do not wait for a launched command that outlives us
+// (--duration) or for stray handles.
+process.exit(process.exitCode ?? 0);

@@ -1,0 +1,87 @@
+// Opening, loading and attaching one probe family, choosing for each
+// tracepoint between its tp_btf program and the raw_tp twin.
+import { BpfError, native, probeObjectPath, type NativeBpfObject } from "../native/addon.js";
+
+export type AttachMode = "tp_btf" | "raw_tp";
+
+export interface LoadedFamily {
+  name: string;
+  object: NativeBpfObject;
+  /** tracepoint → the mode its program was attached with */
+  modes: Record<string, AttachMode>;
+}
+
+export interface LoadOptions {
+  /** Force one mode for every tracepoint (MLTRACE_ATTACH, tests, doctor). */
+  mode?: AttachMode;
+  /** Before load: maps to take from families already loaded (name → source). */
+  reuse?: { map: string; from: NativeBpfObject }[];
+}
+
+interface Twin {
+  tracepoint: string;
+  btf?: string;
+  raw?: string;
+}
+
+function twins(object: NativeBpfObject): Twin[] {
+  const byTracepoint = new Map<string, Twin>();
+  for (const program of object.programs()) {
+    const [kind, tracepoint] = program.section.split("/");
+    if (!tracepoint || (kind !== "tp_btf" && kind !== "raw_tp")) continue;
+    const twin = byTracepoint.get(tracepoint) ?? { tracepoint };
+    if (kind === "tp_btf") twin.btf = program.name;
+    else twin.raw = program.name;
+    byTracepoint.set(tracepoint, twin);
+  }
+  return [...byTracepoint.values()];
+}
+
+/** The mode asked for by the environment, if any (checked, not trusted). */
+export function modeFromEnv(): AttachMode | undefined {
+  const value = process.env.MLTRACE_ATTACH;
+  if (value === undefined || value === "") return undefined;
+  if (value === "tp_btf" || value === "raw_tp") return value;
+  throw new Error(`MLTRACE_ATTACH must be tp_btf or raw_tp, not ${JSON.stringify(value)}`);
+}
+
+function tryLoad(family: string, choose: (twin: Twin) => AttachMode, options: LoadOptions): LoadedFamily {
+  const object = new (native().BpfObject)(probeObjectPath(family));
+  try {
+    const modes: Record<string, AttachMode> = {};
+    const chosen: string[] = [];
+    for (const twin of twins(object)) {
+      const mode = choose(twin);
+      const program = mode === "tp_btf" ? twin.btf : twin.raw;
+      if (!program) throw new Error(`probe ${family} has no ${mode} program for ${twin.tracepoint}`);
+      if (twin.btf) object.setAutoload(twin.btf, mode === "tp_btf");
+      if (twin.raw) object.setAutoload(twin.raw, mode === "raw_tp");
+      modes[twin.tracepoint] = mode;
+      chosen.push(program);
+    }
+    for (const { map, from } of options.reuse ?? []) object.reuseMap(map, from, map);
+    object.load();
+    for (const program of chosen) object.attach(program);
+    return { name: family, object, modes };
+  } catch (err) {
+    object.close();
+    throw err;
+  }
+}
+
+/**
+ * tp_btf where the kernel's BTF describes the tracepoint (typed arguments,
+ * no helper calls), raw_tp otherwise; if the kernel still refuses tp_btf at
+ * load or attach, everything falls back to raw_tp once.
+ */
+export function loadFamily(family: string, options: LoadOptions = {}): LoadedFamily {
+  const addon = native();
+  const forced = options.mode ?? modeFromEnv();
+  if (forced) return tryLoad(family, () => forced, options);
+  try {
+    return tryLoad(family, (twin) => (twin.btf && addon.tracepointHasBtf(twin.tracepoint) ? "tp_btf" : "raw_tp"), options);
+  } catch (err) {
+    if (!(err instanceof BpfError) || (err.code !== "EPERM" && err.code !== "EINVAL" && err.code !== "ENOTSUP" && err.code !== "E?")) throw err;
+    return tryLoad(family, () => "raw_tp", options);
+  }
+}

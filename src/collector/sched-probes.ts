@@ -1,0 +1,157 @@
+// The scheduler family in user space: seeds the filter, reads the maps,
+// decodes the process lifecycle events.
+import { native, type NativeBpfObject } from "../native/addon.js";
+import { structDecoder, sumPerCpu } from "./decode.js";
+import { loadFamily, type AttachMode, type LoadOptions } from "./family.js";
+import type { DropCounts, NeighbourSample, ThreadSample } from "../model/sample.js";
+
+const BPF_NOEXIST = 1;
+const BPF_ANY = 0;
+
+const threadSpec = {
+  tid: "u32",
+  tgid: "u32",
+  comm: "str",
+  start_ns: "u64",
+  oncpu_ns: "u64",
+  runq_wait_ns: "u64",
+  sleep_ns: "u64",
+  iowait_ns: "u64",
+  switches_voluntary: "u64",
+  switches_involuntary: "u64",
+  wakeups: "u64",
+  migrations: "u64",
+  runq_hist: "u64[]",
+  offcpu_hist: "u64[]",
+  phase: "u32",
+} as const;
+
+const neighbourSpec = { count: "u64", comm: "str" } as const;
+const eventSpec = { kind: "u32", pid: "u32", ppid: "u32", exit_code: "s32", ts_ns: "u64", comm: "str" } as const;
+
+export type ProcEventKind = "fork" | "exec" | "exit";
+
+export interface ProcEvent {
+  kind: ProcEventKind;
+  pid: number;
+  ppid: number;
+  /** wait(2) status, for "exit" */
+  status: number;
+  tsNs: number;
+  comm: string;
+}
+
+function u32Key(value: number): Buffer {
+  const key = Buffer.alloc(4);
+  key.writeUInt32LE(value);
+  return key;
+}
+
+export class SchedProbes {
+  readonly modes: Record<string, AttachMode>;
+  private readonly object: NativeBpfObject;
+  private readonly layouts = native().layouts.sched;
+  private readonly constants = this.layouts.constants;
+  private readonly threadDecoder = structDecoder("mlt_sched_thread", this.layouts.thread, threadSpec);
+  private readonly neighbourDecoder = structDecoder("mlt_neighbour", this.layouts.neighbour, neighbourSpec);
+  private readonly eventDecoder = structDecoder("mlt_proc_event", this.layouts.procEvent, eventSpec);
+  private closed = false;
+
+  constructor(options: LoadOptions = {}) {
+    const family = loadFamily("sched", options);
+    this.object = family.object;
+    this.modes = family.modes;
+  }
+
+  /** The loaded object, for families that share its `targets` map. */
+  get bpfObject(): NativeBpfObject {
+    return this.object;
+  }
+
+  addTarget(tgid: number): void {
+    this.object.mapUpdate("targets", u32Key(tgid), u32Key(1), BPF_ANY);
+  }
+
+  /** Seeds a thread that existed before attach; one forked later is added by the kernel. */
+  addThread(tid: number, tgid: number, comm: string): void {
+    const value = Buffer.alloc(this.threadDecoder.size);
+    const fields = this.layouts.thread.fields;
+    value.writeUInt32LE(tid, fields.tid![0]);
+    value.writeUInt32LE(tgid, fields.tgid![0]);
+    value.write(comm.slice(0, this.constants.COMM_LEN! - 1), fields.comm![0], "utf8");
+    try {
+      this.object.mapUpdate("threads", u32Key(tid), value, BPF_NOEXIST);
+    } catch (err) {
+      // Already there: the fork handler got it first, with an exact baseline.
+      if ((err as { code?: string }).code !== "EEXIST") throw err;
+    }
+  }
+
+  readThreads(): (ThreadSample & { phase: number })[] {
+    const dump = this.object.mapDump("threads");
+    const size = this.threadDecoder.size;
+    const out = [];
+    for (let i = 0; i < dump.count; i++) {
+      const t = this.threadDecoder.decode(dump.values, i * size);
+      out.push({ ...t, pid: t.tgid, exited: t.phase === this.constants.PHASE_DEAD });
+    }
+    return out;
+  }
+
+  /** Drops a finished thread from the kernel map once user space holds it. */
+  forgetThread(tid: number): void {
+    this.object.mapDelete("threads", u32Key(tid));
+  }
+
+  readNeighbours(): NeighbourSample[] {
+    const dump = this.object.mapDump("neighbours");
+    const size = this.neighbourDecoder.size;
+    const out: NeighbourSample[] = [];
+    for (let i = 0; i < dump.count; i++) {
+      const n = this.neighbourDecoder.decode(dump.values, i * size);
+      out.push({ pid: dump.keys.readUInt32LE(i * 4), comm: n.comm, count: n.count });
+    }
+    return out;
+  }
+
+  readDrops(): DropCounts {
+    const stride = this.object.mapInfo("counters").valueStride;
+    const read = (index: number) => sumPerCpu(this.object.mapLookup("counters", u32Key(index)) ?? Buffer.alloc(0), stride);
+    return {
+      events_dropped: read(this.constants.CTR_EVENTS_DROPPED!),
+      threads_dropped: read(this.constants.CTR_THREADS_DROPPED!),
+      targets_dropped: read(this.constants.CTR_TARGETS_DROPPED!),
+      neighbours_dropped: read(this.constants.CTR_NEIGHBOURS_DROPPED!),
+    };
+  }
+
+  /** Starts the poll thread; `onEvent` runs on the main thread, in order. */
+  onProcessEvents(onEvent: (event: ProcEvent) => void, onError: (message: string) => void): void {
+    const c = this.constants;
+    const kinds = new Map<number, ProcEventKind>([
+      [c.EV_FORK!, "fork"],
+      [c.EV_EXEC!, "exec"],
+      [c.EV_EXIT!, "exit"],
+    ]);
+    this.object.pollRing(
+      "events",
+      (batch) => {
+        const buf = Buffer.from(batch);
+        for (let at = 0; at + 8 <= buf.length; ) {
+          const size = buf.readUInt32LE(at);
+          const e = this.eventDecoder.decode(buf, at + 8);
+          const kind = kinds.get(e.kind);
+          if (kind) onEvent({ kind, pid: e.pid, ppid: e.ppid, status: e.exit_code, tsNs: e.ts_ns, comm: e.comm });
+          at += 8 + Math.ceil(size / 8) * 8;
+        }
+      },
+      (message) => onError(message),
+    );
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.object.close();
+  }
+}

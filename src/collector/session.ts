@@ -1,0 +1,187 @@
+// One tracing session: attach, target a process tree (an existing PID or a
+// launched command), read cumulative samples, notice the target's end.
+import type { ChildProcess } from "node:child_process";
+import { constants } from "node:os";
+import { basename } from "node:path";
+import { UserError } from "../errors.js";
+import { threadKey, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
+import type { TargetInfo } from "../model/report.js";
+import { launchGated, resolveCommand } from "./launch.js";
+import { checkPrivileges } from "./privileges.js";
+import { listThreads, processTree, readCmdline, readProcStat } from "./proc.js";
+import { SchedProbes } from "./sched-probes.js";
+
+export type TargetSpec = { pid: number } | { argv: string[] };
+
+export interface TargetEnd {
+  exit_code?: number;
+  exit_signal?: number;
+}
+
+export interface SessionOptions {
+  /** called for things the user should know but that do not stop tracing */
+  warn?: (message: string) => void;
+}
+
+const monotonicNs = () => Number(process.hrtime.bigint());
+
+// After the target ends, its threads' final switch-outs may still be on their
+// way (exit_notify() wakes the parent before do_task_dead()).
+const SETTLE_POLL_MS = 10;
+const SETTLE_LIMIT_MS = 500;
+
+export class TraceSession {
+  readonly target: TargetInfo;
+  readonly startedNs: number;
+  /** Settles when the root process of the target exits. */
+  readonly ended: Promise<TargetEnd>;
+  private readonly probes: SchedProbes;
+  private readonly processes = new Map<number, ProcessSample>();
+  private readonly finished = new Map<string, ThreadSample>();
+  private readonly child?: ChildProcess;
+  private endTarget!: (end: TargetEnd) => void;
+  private failTarget!: (err: Error) => void;
+  private closed = false;
+
+  constructor(spec: TargetSpec, options: SessionOptions = {}) {
+    // Everything a user can get wrong is checked before touching the kernel.
+    if ("argv" in spec) resolveCommand(spec.argv[0]!);
+    const root = "pid" in spec ? readProcStat(spec.pid) : null;
+    if ("pid" in spec && !root) throw new UserError(`no process with PID ${spec.pid}`);
+    const privileges = checkPrivileges();
+    if (privileges.problem) throw new UserError(privileges.problem, 77);
+
+    this.ended = new Promise<TargetEnd>((resolve, reject) => {
+      this.endTarget = resolve;
+      this.failTarget = reject;
+    });
+    this.probes = new SchedProbes();
+    try {
+      this.probes.onProcessEvents(
+        (event) => this.onProcessEvent(event),
+        (message) => options.warn?.(message),
+      );
+      this.startedNs = monotonicNs();
+      if ("pid" in spec) {
+        this.target = { pid: spec.pid, comm: root!.comm, command: readCmdline(spec.pid) ?? root!.comm };
+        this.adoptTree(spec.pid);
+        if (!readProcStat(spec.pid)) this.endTarget({});
+      } else {
+        const gated = launchGated(spec.argv);
+        this.child = gated.child;
+        this.target = { pid: gated.pid, comm: basename(spec.argv[0]!).slice(0, 15), command: spec.argv.join(" ") };
+        this.probes.addTarget(gated.pid);
+        this.probes.addThread(gated.pid, gated.pid, this.target.comm);
+        this.processes.set(gated.pid, { pid: gated.pid, ppid: process.pid, comm: this.target.comm, exited: false });
+        gated.child.once("error", (err) => this.failTarget(err));
+        gated.child.once("exit", (code, signal) => {
+          const status = code !== null ? (code & 0xff) << 8 : signalNumber(signal);
+          this.markExited(gated.pid, status);
+          this.endTarget(code !== null ? { exit_code: code } : { exit_signal: signalNumber(signal) });
+        });
+        gated.release();
+      }
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** The launched command's process, if any (to forward signals to). */
+  get launched(): ChildProcess | undefined {
+    return this.child;
+  }
+
+  get attachModes(): Record<string, string> {
+    return this.probes.modes;
+  }
+
+  /**
+   * Puts every process of the tree into the kernel filter, then their
+   * threads. Anything forked after its parent is in the filter is followed by
+   * the kernel, so rescanning until nothing new appears closes the race.
+   */
+  private adoptTree(root: number): void {
+    for (let pass = 0; pass < 5; pass++) {
+      const fresh = processTree(root).filter((p) => !this.processes.has(p.pid));
+      if (fresh.length === 0) break;
+      for (const p of fresh) {
+        this.probes.addTarget(p.pid);
+        this.processes.set(p.pid, { pid: p.pid, ppid: p.ppid, comm: p.comm, exited: false });
+      }
+      for (const p of fresh) {
+        for (const tid of listThreads(p.pid)) {
+          const stat = readProcStat(p.pid, tid);
+          if (stat) this.probes.addThread(tid, p.pid, stat.comm);
+        }
+      }
+    }
+  }
+
+  private onProcessEvent(event: { kind: string; pid: number; ppid: number; status: number; comm: string }): void {
+    const known = this.processes.get(event.pid);
+    if (event.kind === "fork") {
+      this.processes.set(event.pid, { pid: event.pid, ppid: event.ppid, comm: event.comm, exited: false });
+    } else if (event.kind === "exec" && known) {
+      known.comm = event.comm;
+    } else if (event.kind === "exit") {
+      this.markExited(event.pid, event.status);
+      if (event.pid === this.target.pid && !this.child) this.endTarget(decodeStatus(event.status));
+    }
+  }
+
+  private markExited(pid: number, status: number): void {
+    const p = this.processes.get(pid);
+    if (!p) return;
+    p.exited = true;
+    p.exit_status ??= status;
+  }
+
+  /** Reads every map once; dead threads move from the kernel to here. */
+  sample(): Sample {
+    const time_ns = monotonicNs();
+    const live: ThreadSample[] = [];
+    for (const t of this.probes.readThreads()) {
+      if (t.exited) {
+        this.finished.set(threadKey(t), t);
+        this.probes.forgetThread(t.tid);
+      } else {
+        live.push(t);
+      }
+    }
+    return {
+      time_ns,
+      threads: [...this.finished.values(), ...live],
+      processes: [...this.processes.values()].map((p) => ({ ...p })),
+      neighbours: this.probes.readNeighbours(),
+      drops: this.probes.readDrops(),
+    };
+  }
+
+  /** The last sample, once threads of exited processes have switched out for good. */
+  async finalSample(): Promise<Sample> {
+    const deadline = Date.now() + SETTLE_LIMIT_MS;
+    for (;;) {
+      const sample = this.sample();
+      const exited = new Set(sample.processes.filter((p) => p.exited).map((p) => p.pid));
+      const settling = sample.threads.some((t) => !t.exited && exited.has(t.pid));
+      if (!settling || Date.now() >= deadline) return sample;
+      await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.probes?.close();
+  }
+}
+
+function decodeStatus(status: number): TargetEnd {
+  const signal = status & 0x7f;
+  return signal === 0 ? { exit_code: (status >> 8) & 0xff } : { exit_signal: signal };
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  return signal ? (constants.signals[signal] ?? 0) : 0;
+}

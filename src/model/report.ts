@@ -1,0 +1,179 @@
+// The model: from raw cumulative samples to what views show. Pure (no I/O),
+// so live tracing and replay run exactly this code. `prev` null means
+// "since the session began".
+import { addSlots, percentiles, subtractSlots, toBuckets } from "./histogram.js";
+import { schedCounterNames, threadKey, type DropCounts, type Sample, type SchedCounters, type ThreadSample } from "./sample.js";
+
+export interface HostInfo {
+  hostname: string;
+  kernel: string;
+  cpus: number;
+  numa_nodes: number;
+  hardware_pmu: boolean;
+  attach_modes: Record<string, string>;
+}
+
+export interface TargetInfo {
+  pid: number;
+  comm: string;
+  command: string;
+  /** shell-style exit: code, or signal that killed it; absent while running */
+  exit_code?: number;
+  exit_signal?: number;
+}
+
+export interface ReportContext {
+  kind: "final" | "interval";
+  target: TargetInfo;
+  host: HostInfo;
+  /** CLOCK_MONOTONIC ns when tracing began */
+  started_ns: number;
+}
+
+type Counters = SchedCounters;
+
+export interface ProcessStats extends Counters {
+  pid: number;
+  ppid: number;
+  comm: string;
+  exited: boolean;
+  exit_code?: number;
+  exit_signal?: number;
+  threads: number;
+}
+
+export interface ThreadStats extends Counters {
+  tid: number;
+  pid: number;
+  comm: string;
+  exited: boolean;
+}
+
+export interface Report {
+  kind: "FINAL" | "INTERVAL";
+  target: TargetInfo & { processes: number; threads: number };
+  duration_s: number;
+  elapsed_s: number;
+  sched: Counters & {
+    runq_latency_hist: { le_us: number; count: number }[];
+    offcpu_hist: { le_us: number; count: number }[];
+    preempted_by: { comm: string; pid: number; count: number }[];
+    runq_latency_us: { p50: number; p90: number; p99: number };
+    offcpu_us: { p50: number; p90: number; p99: number };
+  };
+  processes: ProcessStats[];
+  threads: ThreadStats[];
+  lost_events: number;
+  losses: DropCounts;
+  host: HostInfo;
+}
+
+function zeroCounters(): Counters {
+  return Object.fromEntries(schedCounterNames.map((n) => [n, 0])) as unknown as Counters;
+}
+
+function addCounters(into: Counters, from: Counters): void {
+  for (const name of schedCounterNames) into[name] += from[name];
+}
+
+function diffCounters(cur: Counters, prev: Counters | undefined): Counters {
+  const out = zeroCounters();
+  for (const name of schedCounterNames) out[name] = cur[name] - (prev?.[name] ?? 0);
+  return out;
+}
+
+/** wait(2) status → shell-style code or signal. */
+export function decodeWaitStatus(status: number): { exit_code?: number; exit_signal?: number } {
+  const signal = status & 0x7f;
+  return signal === 0 ? { exit_code: (status >> 8) & 0xff } : { exit_signal: signal };
+}
+
+const TOP_NEIGHBOURS = 10;
+
+export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext): Report {
+  const prevThreads = new Map(prev?.threads.map((t) => [threadKey(t), t]));
+  // Threads and processes that had already exited before `prev` have nothing
+  // to say about this interval.
+  const prevExited = new Set(prev?.processes.filter((p) => p.exited).map((p) => p.pid));
+  const liveThreads = cur.threads.filter((t) => !prevThreads.get(threadKey(t))?.exited);
+  const threadDeltas: (ThreadSample & Counters)[] = liveThreads.map((t) => {
+    const before = prevThreads.get(threadKey(t));
+    return {
+      ...t,
+      ...diffCounters(t, before),
+      runq_hist: subtractSlots(t.runq_hist, before?.runq_hist),
+      offcpu_hist: subtractSlots(t.offcpu_hist, before?.offcpu_hist),
+    };
+  });
+
+  const totals = zeroCounters();
+  const runqSlots: number[] = [];
+  const offcpuSlots: number[] = [];
+  const perProcess = new Map<number, { counters: Counters; threads: number }>();
+  for (const t of threadDeltas) {
+    addCounters(totals, t);
+    addSlots(runqSlots, t.runq_hist);
+    addSlots(offcpuSlots, t.offcpu_hist);
+    const entry = perProcess.get(t.pid) ?? { counters: zeroCounters(), threads: 0 };
+    addCounters(entry.counters, t);
+    entry.threads++;
+    perProcess.set(t.pid, entry);
+  }
+
+  const processes: ProcessStats[] = cur.processes.filter((p) => !prevExited.has(p.pid)).map((p) => {
+    const entry = perProcess.get(p.pid);
+    return {
+      pid: p.pid,
+      ppid: p.ppid,
+      comm: p.comm,
+      exited: p.exited,
+      ...(p.exit_status === undefined ? {} : decodeWaitStatus(p.exit_status)),
+      threads: entry?.threads ?? 0,
+      ...(entry?.counters ?? zeroCounters()),
+    };
+  });
+
+  const threads: ThreadStats[] = threadDeltas
+    .map((t) => ({ tid: t.tid, pid: t.pid, comm: t.comm, exited: t.exited, ...diffCounters(t, undefined) }))
+    .sort((a, b) => a.pid - b.pid || a.tid - b.tid);
+
+  const prevNeighbours = new Map(prev?.neighbours.map((n) => [n.pid, n.count]));
+  const preempted_by = cur.neighbours
+    .map((n) => ({ comm: n.comm, pid: n.pid, count: n.count - (prevNeighbours.get(n.pid) ?? 0) }))
+    .filter((n) => n.count > 0)
+    .sort((a, b) => b.count - a.count || a.pid - b.pid)
+    .slice(0, TOP_NEIGHBOURS);
+
+  const losses: DropCounts = {
+    events_dropped: cur.drops.events_dropped - (prev?.drops.events_dropped ?? 0),
+    threads_dropped: cur.drops.threads_dropped - (prev?.drops.threads_dropped ?? 0),
+    targets_dropped: cur.drops.targets_dropped - (prev?.drops.targets_dropped ?? 0),
+    neighbours_dropped: cur.drops.neighbours_dropped - (prev?.drops.neighbours_dropped ?? 0),
+  };
+
+  const root = cur.processes.find((p) => p.pid === ctx.target.pid);
+  return {
+    kind: ctx.kind === "final" ? "FINAL" : "INTERVAL",
+    target: {
+      ...ctx.target,
+      comm: root?.comm ?? ctx.target.comm,
+      processes: cur.processes.length,
+      threads: new Set(cur.threads.map(threadKey)).size,
+    },
+    duration_s: (cur.time_ns - (prev?.time_ns ?? ctx.started_ns)) / 1e9,
+    elapsed_s: (cur.time_ns - ctx.started_ns) / 1e9,
+    sched: {
+      ...totals,
+      runq_latency_hist: toBuckets(runqSlots),
+      offcpu_hist: toBuckets(offcpuSlots),
+      preempted_by,
+      runq_latency_us: percentiles(runqSlots),
+      offcpu_us: percentiles(offcpuSlots),
+    },
+    processes,
+    threads,
+    lost_events: Object.values(losses).reduce((a, b) => a + b, 0),
+    losses,
+    host: ctx.host,
+  };
+}

@@ -1,0 +1,48 @@
+// The .proto in schema/ is the single source of truth for what views get:
+// every report passes through it, so JSON and protobuf frames agree.
+import protobuf from "protobufjs";
+import { join } from "node:path";
+import { packageRoot } from "../native/addon.js";
+import type { Report } from "../model/report.js";
+
+export const SCHEMA_PATH = join(packageRoot, "schema", "mltrace.proto");
+
+let reportType: protobuf.Type | undefined;
+
+export function reportSchema(): protobuf.Type {
+  if (!reportType) {
+    const root = new protobuf.Root();
+    root.loadSync(SCHEMA_PATH, { keepCase: true });
+    reportType = root.lookupType("mltrace.v1.Report");
+  }
+  return reportType;
+}
+
+/** A report checked against the schema, as a plain object with every field. */
+export function reportToJson(report: Report): Record<string, unknown> {
+  const type = reportSchema();
+  const problem = type.verify(report);
+  if (problem) throw new Error(`report does not match schema/mltrace.proto: ${problem}`);
+  const message = type.fromObject(report);
+  const json = type.toObject(message, { longs: Number, enums: String, defaults: true, arrays: true, objects: true }) as Record<string, unknown>;
+  // proto3 `optional` fields are absent when unset; in JSON say null so the
+  // key set is stable for scripts.
+  const target = json.target as Record<string, unknown>;
+  target.exit_code ??= null;
+  target.exit_signal ??= null;
+  for (const p of json.processes as Record<string, unknown>[]) {
+    p.exit_code ??= null;
+    p.exit_signal ??= null;
+  }
+  return json;
+}
+
+export function encodeReport(report: Report): Uint8Array {
+  const type = reportSchema();
+  return type.encode(type.fromObject(report)).finish();
+}
+
+export function decodeReport(bytes: Uint8Array): Record<string, unknown> {
+  const type = reportSchema();
+  return type.toObject(type.decode(bytes), { longs: Number, enums: String, defaults: true, arrays: true, objects: true });
+}

@@ -1,0 +1,103 @@
+// The readable summary `mltrace stat` prints (and one line per interval).
+import type { Report } from "../model/report.js";
+import { count, duration, histogramLines, micros, percent, perSecond, table } from "./format.js";
+
+function exitLine(t: Report["target"]): string {
+  if (t.exit_signal !== undefined) return `killed by signal ${t.exit_signal}`;
+  if (t.exit_code !== undefined) return `exited with code ${t.exit_code}`;
+  return "still running when tracing stopped";
+}
+
+export function statText(r: Report): string {
+  const s = r.sched;
+  const wall = r.duration_s * 1e9;
+  const offcpu = s.runq_wait_ns + s.sleep_ns + s.iowait_ns;
+  const lines: string[] = [];
+  lines.push(
+    ``,
+    ` mltrace stat for '${r.target.command}' (pid ${r.target.pid}):`,
+    ` ${r.target.processes} processes, ${r.target.threads} threads, ${r.duration_s.toFixed(2)} s; target ${exitLine(r.target)}`,
+    ``,
+    ` Where the target's threads spent their time (summed over threads):`,
+    ...table(
+      [
+        ["   on-CPU", duration(s.oncpu_ns), `${(s.oncpu_ns / Math.max(wall, 1)).toFixed(2)} CPUs`, `of ${r.host.cpus} online`],
+        ["   runnable, waiting for a CPU", duration(s.runq_wait_ns), percent(s.runq_wait_ns, s.oncpu_ns + offcpu), "of thread time"],
+        ["   sleeping", duration(s.sleep_ns), percent(s.sleep_ns, s.oncpu_ns + offcpu), ""],
+        ["   blocked (D state, I/O wait)", duration(s.iowait_ns), percent(s.iowait_ns, s.oncpu_ns + offcpu), ""],
+      ],
+      new Set([1, 2]),
+    ),
+    ``,
+    ...table(
+      [
+        ["   context switches, voluntary", count(s.switches_voluntary), perSecond(s.switches_voluntary, r.duration_s)],
+        ["   context switches, involuntary", count(s.switches_involuntary), perSecond(s.switches_involuntary, r.duration_s)],
+        ["   wakeups", count(s.wakeups), perSecond(s.wakeups, r.duration_s)],
+        ["   CPU migrations", count(s.migrations), perSecond(s.migrations, r.duration_s)],
+      ],
+      new Set([1, 2]),
+    ),
+    ``,
+    ` Run-queue latency: p50 ${micros(s.runq_latency_us.p50)}, p90 ${micros(s.runq_latency_us.p90)}, p99 ${micros(s.runq_latency_us.p99)}`,
+    ...histogramLines(s.runq_latency_hist),
+    ``,
+    ` Off-CPU sleeps: p50 ${micros(s.offcpu_us.p50)}, p90 ${micros(s.offcpu_us.p90)}, p99 ${micros(s.offcpu_us.p99)}`,
+    ...histogramLines(s.offcpu_hist),
+    ``,
+    ` Processes:`,
+    ...table(
+      [
+        ["   PID", "PPID", "COMM", "THR", "ON-CPU", "RUNQ", "SLEEP", "BLOCKED", "VCSW", "IVCSW", "STATUS"],
+        ...r.processes.map((p) => [
+          `   ${p.pid}`,
+          String(p.ppid),
+          p.comm,
+          String(p.threads),
+          duration(p.oncpu_ns),
+          duration(p.runq_wait_ns),
+          duration(p.sleep_ns),
+          duration(p.iowait_ns),
+          count(p.switches_voluntary),
+          count(p.switches_involuntary),
+          p.exit_signal !== undefined ? `signal ${p.exit_signal}` : p.exit_code !== undefined ? `exit ${p.exit_code}` : p.exited ? "exited" : "running",
+        ]),
+      ],
+      new Set([0, 1, 3, 4, 5, 6, 7, 8, 9]),
+    ),
+  );
+  lines.push(``, ` Preempted by (tasks outside the target that took a CPU from it):`);
+  if (s.preempted_by.length === 0) lines.push("    (none)");
+  else lines.push(...table(s.preempted_by.map((n) => [`    ${n.pid}`, n.comm, `${count(n.count)} times`]), new Set([0, 2])));
+  lines.push(``, lostLine(r), ``);
+  return lines.join("\n");
+}
+
+function lostLine(r: Report): string {
+  if (r.lost_events === 0) return ` Lost events: 0 (nothing dropped)`;
+  const causes = Object.entries(r.losses)
+    .filter(([, n]) => n > 0)
+    .map(([name, n]) => `${name.replace(/_/g, " ")} ${count(n)}`)
+    .join(", ");
+  return ` Lost events: ${count(r.lost_events)} (${causes}): totals above are lower bounds`;
+}
+
+/** One line per --interval in text mode, like `perf stat -I`. */
+export function intervalLine(r: Report): string {
+  const s = r.sched;
+  const wall = Math.max(r.duration_s, 1e-9) * 1e9;
+  return [
+    `${r.elapsed_s.toFixed(2).padStart(8)} s`,
+    `on-CPU ${(s.oncpu_ns / wall).toFixed(2)} CPUs`,
+    `runq ${(s.runq_wait_ns / wall).toFixed(2)}`,
+    `sleep ${(s.sleep_ns / wall).toFixed(2)}`,
+    `blocked ${(s.iowait_ns / wall).toFixed(2)}`,
+    `vcsw ${perSecond(s.switches_voluntary, r.duration_s)}`,
+    `ivcsw ${perSecond(s.switches_involuntary, r.duration_s)}`,
+    `runq p99 ${micros(s.runq_latency_us.p99)}`,
+    `procs ${r.processes.length}`,
+    r.lost_events ? `LOST ${count(r.lost_events)}` : "",
+  ]
+    .filter(Boolean)
+    .join("  ");
+}
