@@ -1,6 +1,8 @@
 #include "bpf_object.h"
 
 #include <bpf/bpf.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -23,6 +25,10 @@ Napi::Function BpfObject::Define(Napi::Env env) {
                          InstanceMethod("mapLookup", &BpfObject::MapLookup),
                          InstanceMethod("mapDelete", &BpfObject::MapDelete),
                          InstanceMethod("mapDump", &BpfObject::MapDump),
+                         InstanceMethod("setMaxEntries", &BpfObject::SetMaxEntries),
+                         InstanceMethod("queuePush", &BpfObject::QueuePush),
+                         InstanceMethod("queuePop", &BpfObject::QueuePop),
+                         InstanceMethod("mapSnapshot", &BpfObject::MapSnapshot),
                          InstanceMethod("pollRing", &BpfObject::PollRing),
                          InstanceMethod("close", &BpfObject::Close),
                      });
@@ -49,6 +55,8 @@ void BpfObject::Teardown() {
     poller_->Stop();
     poller_.reset();
   }
+  for (auto& [name, m] : mappings_) munmap(m.addr, m.size);
+  mappings_.clear();
   for (auto* link : links_) bpf_link__destroy(link);
   links_.clear();
   if (obj_) bpf_object__close(obj_);
@@ -224,6 +232,53 @@ Napi::Value BpfObject::MapDump(const Napi::CallbackInfo& info) {
   out.Set("keys", Napi::Buffer<uint8_t>::Copy(info.Env(), keys.data(), keys.size()));
   out.Set("values", Napi::Buffer<uint8_t>::Copy(info.Env(), values.data(), values.size()));
   return out;
+}
+
+// setMaxEntries(name, n): before load(), size a map to this machine (pid_max).
+void BpfObject::SetMaxEntries(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* map = FindMap(info.Env(), name);
+  ThrowIfFailed(info.Env(), "size map " + name, bpf_map__set_max_entries(map, info[1].As<Napi::Number>().Uint32Value()));
+}
+
+// queuePush(name, value): append to a BPF queue map.
+void BpfObject::QueuePush(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* map = FindMap(info.Env(), name);
+  auto value = info[1].As<Napi::Uint8Array>();
+  RequireSize(info.Env(), "push to queue " + name, value.ByteLength(), bpf_map__value_size(map));
+  ThrowIfFailed(info.Env(), "push to queue " + name,
+                bpf_map_update_elem(bpf_map__fd(map), nullptr, value.Data(), BPF_ANY) ? -errno : 0);
+}
+
+// queuePop(name): the oldest value of a BPF queue map, or null when empty.
+Napi::Value BpfObject::QueuePop(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* map = FindMap(info.Env(), name);
+  auto out = Napi::Buffer<uint8_t>::New(info.Env(), bpf_map__value_size(map));
+  if (bpf_map_lookup_and_delete_elem(bpf_map__fd(map), nullptr, out.Data())) {
+    if (errno == ENOENT) return info.Env().Null();
+    throw BpfError(info.Env(), "pop from queue " + name, errno);
+  }
+  return out;
+}
+
+// mapSnapshot(name): a copy of a whole BPF_F_MMAPABLE array, read through a
+// shared mapping (made on first use, undone by close()): no system call per
+// entry, and JS never holds memory that close() unmaps.
+Napi::Value BpfObject::MapSnapshot(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* map = FindMap(info.Env(), name);
+  size_t bytes = static_cast<size_t>((bpf_map__value_size(map) + 7) / 8 * 8) * bpf_map__max_entries(map);
+  auto it = mappings_.find(name);
+  if (it == mappings_.end()) {
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_t size = (bytes + page - 1) / page * page;
+    void* addr = mmap(nullptr, size, PROT_READ, MAP_SHARED, bpf_map__fd(map), 0);
+    if (addr == MAP_FAILED) throw BpfError(info.Env(), "mmap map " + name, errno);
+    it = mappings_.emplace(name, Mapping{addr, size}).first;
+  }
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), static_cast<const uint8_t*>(it->second.addr), bytes);
 }
 
 // pollRing(name, onBatch, onError): starts the one poll thread for this

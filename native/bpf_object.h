@@ -4,7 +4,9 @@
 #include <bpf/libbpf.h>
 #include <napi.h>
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "ring_poller.h"
@@ -28,6 +30,10 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   Napi::Value MapLookup(const Napi::CallbackInfo& info);
   Napi::Value MapDelete(const Napi::CallbackInfo& info);
   Napi::Value MapDump(const Napi::CallbackInfo& info);
+  void SetMaxEntries(const Napi::CallbackInfo& info);
+  void QueuePush(const Napi::CallbackInfo& info);
+  Napi::Value QueuePop(const Napi::CallbackInfo& info);
+  Napi::Value MapSnapshot(const Napi::CallbackInfo& info);
   void PollRing(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
 
@@ -40,6 +46,11 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   bool loaded_ = false;
   std::vector<struct bpf_link*> links_;
   std::unique_ptr<RingPoller> poller_;
+  struct Mapping {
+    void* addr;
+    size_t size;
+  };
+  std::map<std::string, Mapping> mappings_;  // mmap()ed array maps, by name
 };
 
 }  // namespace mltrace

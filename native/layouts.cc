@@ -35,7 +35,7 @@ static Napi::Object SchedThread(Napi::Env env) {
   FIELD(f, T, migrations);
   FIELD(f, T, runq_hist);
   FIELD(f, T, offcpu_hist);
-  FIELD(f, T, since_ns);
+  FIELD(f, T, off_since);
   FIELD(f, T, phase);
   FIELD(f, T, flags);
   Napi::Object out = Napi::Object::New(env);
@@ -75,6 +75,7 @@ static Napi::Object SchedConstants(Napi::Env env) {
   c.Set("COMM_LEN", MLT_COMM_LEN);
   c.Set("HIST_SLOTS", MLT_HIST_SLOTS);
   c.Set("PHASE_DEAD", static_cast<uint32_t>(MLT_PHASE_DEAD));
+  c.Set("THREAD_BASELINE", MLT_THREAD_BASELINE);
   c.Set("EV_FORK", static_cast<uint32_t>(MLT_EV_FORK));
   c.Set("EV_EXEC", static_cast<uint32_t>(MLT_EV_EXEC));
   c.Set("EV_EXIT", static_cast<uint32_t>(MLT_EV_EXIT));

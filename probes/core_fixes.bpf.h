@@ -14,13 +14,6 @@ struct task_struct___pre514 {
 	volatile long state;
 } __attribute__((preserve_access_index));
 
-static __always_inline __u32 task_state(struct task_struct *t)
-{
-	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
-	return (__u32)BPF_CORE_READ((struct task_struct___pre514 *)t, state);
-}
-
 /*
  * tp_btf programs get typed pointers and may load fields directly (a plain
  * load, no helper call); raw_tp twins get untyped ones and must go through
@@ -28,5 +21,12 @@ static __always_inline __u32 task_state(struct task_struct *t)
  * so the branch not taken is removed before the verifier sees it.
  */
 #define TASK_FIELD(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ((t), field))
+
+static __always_inline __u32 task_state(bool btf, struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return TASK_FIELD(btf, t, __state);
+	return (__u32)BPF_CORE_READ((struct task_struct___pre514 *)t, state);
+}
 
 #endif /* MLTRACE_CORE_FIXES_BPF_H */

@@ -5,11 +5,13 @@
  * meaning, wakeups, migrations, log2 latency histograms, the outside tasks
  * that preempt the target, and the process tree (fork/exec/exit).
  *
- * Aggregated in the kernel: the `threads` map holds cumulative counters per
- * thread; only process lifecycle goes per event through the ring buffer.
+ * Cost model: sched_switch is the only hot tracepoint. It does one hash
+ * lookup (the filter) and, for a target thread leaving the CPU, a handful of
+ * loads from its task_struct. Totals come from counters the kernel keeps
+ * anyway (see sched.h), so no wakeup tracepoint and no clock read are needed.
  *
- * Every handler exists twice, as tp_btf (typed pointers, cheapest) and as a
- * raw_tp twin for kernels that refuse tp_btf; user space loads one of each.
+ * Every handler exists twice, as tp_btf (typed pointers, plain loads) and as
+ * a raw_tp twin for kernels that refuse tp_btf; user space loads one of each.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -34,23 +36,59 @@ struct {
 	__type(value, __u32);
 } targets SEC(".maps");
 
-/* Per-thread counters, keyed by tid. A thread is traced iff it has an entry:
- * this lookup is the filter, the first thing every hot handler does. */
+/*
+ * The filter: tid -> slot + 1 (0: not traced), indexed directly by tid. User
+ * space sizes it to pid_max before load. An array lookup is a bounds check
+ * and an add, inlined by the verifier: every task that is not ours pays that
+ * and nothing more on each context switch.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, __u32);
+} thread_slot SEC(".maps");
+
+/* Per-thread counters, one slot per traced thread. mmap()ed by user space,
+ * which reads every slot without a system call. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MLT_MAX_THREADS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct mlt_sched_thread);
-} threads SEC(".maps");
+} records SEC(".maps");
 
-/* A zeroed thread record: too big for the 512-byte BPF stack, so new entries
- * are inserted from here. Never written. */
+/* Slots not in use. User space fills it at start and gives back the slots of
+ * dead threads once it has read them; the fork handler takes from it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, MLT_MAX_THREADS);
+	__type(value, __u32);
+} free_slots SEC(".maps");
+
+/* A zeroed thread record: too big for the 512-byte BPF stack, so new records
+ * are written from here. Never written itself. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct mlt_sched_thread);
 } blank_thread SEC(".maps");
+
+/* The record of a traced thread, or NULL. */
+static __always_inline struct mlt_sched_thread *record_of(__u32 tid, __u32 **slot_out)
+{
+	__u32 *slot = bpf_map_lookup_elem(&thread_slot, &tid);
+	__u32 index;
+
+	if (!slot || !*slot)
+		return NULL;
+	index = *slot - 1;
+	if (slot_out)
+		*slot_out = slot;
+	return bpf_map_lookup_elem(&records, &index);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -79,14 +117,25 @@ static __always_inline void count_drop(__u32 which)
 		(*v)++;
 }
 
+/* ns / 1000 without a divide on the hot path (a 64-bit div is tens of
+ * cycles): exact for every ns below 2^32, by the usual multiply-and-shift
+ * with m = ceil(2^38 / 1000). */
+static __always_inline __u64 ns_to_us(__u64 ns)
+{
+	if (ns < (1ULL << 32))
+		return (ns * 274877907ULL) >> 38;
+	return ns / 1000;
+}
+
 /* Index of the log2-microsecond slot for a duration (see sched.h). */
 static __always_inline __u32 hist_slot(__u64 ns)
 {
-	__u64 us = ns / 1000;
+	__u64 us = ns_to_us(ns);
 	__u32 slot = 0;
 
-	/* slot = floor(log2(us)) + 1, by halving: bounded, so the verifier
-	 * accepts it without a loop. */
+	if (us >= (1ULL << 32))
+		return MLT_HIST_SLOTS - 1;
+	/* slot = floor(log2(us)) + 1, by halving: no loop for the verifier. */
 	if (us >= (1ULL << 16)) { slot += 16; us >>= 16; }
 	if (us >= (1ULL << 8))  { slot += 8;  us >>= 8; }
 	if (us >= (1ULL << 4))  { slot += 4;  us >>= 4; }
@@ -94,9 +143,19 @@ static __always_inline __u32 hist_slot(__u64 ns)
 	if (us >= (1ULL << 1))  { slot += 1;  us >>= 1; }
 	if (us)
 		slot += 1;
-	if (ns / 1000 >= (1ULL << 32))
-		slot = MLT_HIST_SLOTS - 1;
 	return slot < MLT_HIST_SLOTS ? slot : MLT_HIST_SLOTS - 1;
+}
+
+/* Start counting from the task's own counters as they are now. */
+static __always_inline void take_baseline(bool btf, struct mlt_sched_thread *t, struct task_struct *task)
+{
+	t->seen_sum_exec = TASK_FIELD(btf, task, se.sum_exec_runtime);
+	t->seen_run_delay = TASK_FIELD(btf, task, sched_info.run_delay);
+	t->seen_pcount = TASK_FIELD(btf, task, sched_info.pcount);
+	t->seen_nvcsw = TASK_FIELD(btf, task, nvcsw);
+	t->seen_nivcsw = TASK_FIELD(btf, task, nivcsw);
+	t->seen_migrations = TASK_FIELD(btf, task, se.nr_migrations);
+	t->flags |= MLT_THREAD_BASELINE;
 }
 
 static __always_inline void note_neighbour(bool btf, struct task_struct *next)
@@ -120,37 +179,84 @@ static __always_inline void note_neighbour(bool btf, struct task_struct *next)
 	__sync_fetch_and_add(&nb->count, 1);
 }
 
-/* prev leaves the CPU (current == prev here). */
-static __always_inline void switch_out(bool btf, bool preempt, struct mlt_sched_thread *t,
-				       struct task_struct *prev, struct task_struct *next,
-				       bool next_traced, __u64 now)
+/*
+ * A run of the thread ends. Everything about the run and the off-CPU stretch
+ * before it is now in the task's own counters: __schedule() has charged the
+ * runtime (update_curr) and bumped exactly one of nvcsw/nivcsw just before
+ * this tracepoint, and sched_info_arrive() added the wait that preceded the
+ * run to run_delay and stamped its start in last_arrival when it began. So
+ * one handler on one tracepoint, with no clock read, accounts the whole
+ * cycle: off-CPU (sleep, then wait), then on-CPU.
+ */
+static __always_inline bool account_run(bool btf, bool preempt, struct mlt_sched_thread *t,
+					struct task_struct *prev)
 {
-	__u32 state = task_state(prev);
-	__u64 nv = TASK_FIELD(btf, prev, nvcsw);
-	__u64 niv = TASK_FIELD(btf, prev, nivcsw);
+	__u32 state = task_state(btf, prev);
 	bool involuntary;
 
-	if (t->phase == MLT_PHASE_RUNNING)
-		t->oncpu_ns += now - t->since_ns;
-
-	/* The kernel bumped exactly one of nvcsw/nivcsw just before this
-	 * tracepoint; reading which one gives its own meaning of voluntary.
-	 * Only a thread seeded at attach has no baseline yet: classify its
-	 * first switch the way __schedule() does. */
 	if (t->flags & MLT_THREAD_BASELINE) {
+		__u64 sum_exec = TASK_FIELD(btf, prev, se.sum_exec_runtime);
+		__u64 run_delay = TASK_FIELD(btf, prev, sched_info.run_delay);
+		__u64 pcount = TASK_FIELD(btf, prev, sched_info.pcount);
+		__u64 nv = TASK_FIELD(btf, prev, nvcsw);
+		__u64 niv = TASK_FIELD(btf, prev, nivcsw);
+		__u64 migrations = TASK_FIELD(btf, prev, se.nr_migrations);
+		__u64 ran = sum_exec - t->seen_sum_exec;
+		__u64 waited = run_delay - t->seen_run_delay;
+
 		involuntary = niv != t->seen_nivcsw;
+		t->oncpu_ns += ran;
+		t->runq_wait_ns += waited;
 		t->switches_voluntary += nv - t->seen_nvcsw;
 		t->switches_involuntary += niv - t->seen_nivcsw;
+		t->migrations += migrations - t->seen_migrations;
+
+		if (pcount != t->seen_pcount) {
+			/* sched_info_arrive() stamped this run: its wait and
+			 * start time are fresh. */
+			__u64 arrived = TASK_FIELD(btf, prev, sched_info.last_arrival);
+
+			t->runq_hist[hist_slot(waited) & (MLT_HIST_SLOTS - 1)]++;
+			if ((t->phase == MLT_PHASE_SLEEPING || t->phase == MLT_PHASE_BLOCKED) && t->off_since &&
+			    arrived > t->off_since) {
+				/* Off-CPU from the last run's end to this one's
+				 * start; the part not spent waiting was asleep. */
+				__u64 off = arrived - t->off_since;
+				__u64 slept = off > waited ? off - waited : 0;
+
+				if (t->phase == MLT_PHASE_BLOCKED)
+					t->iowait_ns += slept;
+				else
+					t->sleep_ns += slept;
+				t->offcpu_hist[hist_slot(slept) & (MLT_HIST_SLOTS - 1)]++;
+				t->wakeups++;
+			}
+			/* This run's end on the same clock as last_arrival:
+			 * its start plus what it ran. IRQ and steal time
+			 * inside the run are not in sum_exec_runtime, so the
+			 * next sleep may be longer by that much. */
+			t->off_since = arrived + ran;
+		} else {
+			t->off_since = 0;
+		}
+		t->seen_sum_exec = sum_exec;
+		t->seen_run_delay = run_delay;
+		t->seen_pcount = pcount;
+		t->seen_nvcsw = nv;
+		t->seen_nivcsw = niv;
+		t->seen_migrations = migrations;
 	} else {
+		/* Seeded at attach and first seen now: this run began before
+		 * we looked, so only the switch itself is counted, classified
+		 * the way __schedule() does. */
 		involuntary = preempt || state == TASK_RUNNING;
 		if (involuntary)
 			t->switches_involuntary++;
 		else
 			t->switches_voluntary++;
-		t->flags |= MLT_THREAD_BASELINE;
+		take_baseline(btf, t, prev);
+		t->off_since = 0;
 	}
-	t->seen_nvcsw = nv;
-	t->seen_nivcsw = niv;
 
 	if (state & TASK_DEAD)
 		t->phase = MLT_PHASE_DEAD;
@@ -160,87 +266,34 @@ static __always_inline void switch_out(bool btf, bool preempt, struct mlt_sched_
 		t->phase = MLT_PHASE_BLOCKED;
 	else
 		t->phase = MLT_PHASE_SLEEPING;
-	t->since_ns = now;
-	/* Threads rename themselves (prctl PR_SET_NAME) after fork. */
-	bpf_get_current_comm(&t->comm, sizeof(t->comm));
-
-	if (involuntary && !next_traced && TASK_FIELD(btf, next, pid) != 0)
-		note_neighbour(btf, next);
+	return involuntary;
 }
 
-static __always_inline void switch_in(struct mlt_sched_thread *t, __u64 now)
-{
-	if (t->phase == MLT_PHASE_RUNNABLE) {
-		__u64 waited = now - t->since_ns;
-
-		t->runq_wait_ns += waited;
-		t->runq_hist[hist_slot(waited) & (MLT_HIST_SLOTS - 1)]++;
-	}
-	t->phase = MLT_PHASE_RUNNING;
-	t->since_ns = now;
-}
-
+/* The filter is one array lookup of prev; next is looked up only when prev
+ * was preempted, to tell a noisy neighbour from a sibling thread. */
 static __always_inline int on_switch(bool btf, bool preempt, struct task_struct *prev,
 				     struct task_struct *next)
 {
 	__u32 prev_tid = TASK_FIELD(btf, prev, pid);
-	__u32 next_tid = TASK_FIELD(btf, next, pid);
-	struct mlt_sched_thread *p = bpf_map_lookup_elem(&threads, &prev_tid);
-	struct mlt_sched_thread *n = bpf_map_lookup_elem(&threads, &next_tid);
-	__u64 now = 0;
+	__u32 next_tid;
+	__u32 *slot = NULL;
+	struct mlt_sched_thread *t = record_of(prev_tid, &slot);
+	bool involuntary;
 
-	/* Written as two tests, not `!p && !n`: clang would OR the two
-	 * pointers, which the verifier refuses. */
-	if (p) {
-		now = bpf_ktime_get_ns();
-		switch_out(btf, preempt, p, prev, next, n != NULL, now);
-	}
-	if (n) {
-		if (!now)
-			now = bpf_ktime_get_ns();
-		switch_in(n, now);
-	}
-	return 0;
-}
-
-static __always_inline int on_wakeup(bool btf, struct task_struct *task, bool is_new)
-{
-	__u32 tid = TASK_FIELD(btf, task, pid);
-	struct mlt_sched_thread *t = bpf_map_lookup_elem(&threads, &tid);
-	__u64 now;
-
-	if (!t)
+	if (!t || !slot)
 		return 0;
-	if (!is_new)
-		__sync_fetch_and_add(&t->wakeups, 1);
-	/* A wakeup can find the thread still on a CPU (it had not finished
-	 * going to sleep): then there is no off-CPU interval to close. */
-	if (t->phase == MLT_PHASE_SLEEPING || t->phase == MLT_PHASE_BLOCKED) {
-		__u64 slept;
-
-		now = bpf_ktime_get_ns();
-		slept = now - t->since_ns;
-		if (t->phase == MLT_PHASE_BLOCKED)
-			t->iowait_ns += slept;
-		else
-			t->sleep_ns += slept;
-		t->offcpu_hist[hist_slot(slept) & (MLT_HIST_SLOTS - 1)]++;
-		t->phase = MLT_PHASE_RUNNABLE;
-		t->since_ns = now;
-	} else if (t->phase == MLT_PHASE_UNKNOWN) {
-		t->phase = MLT_PHASE_RUNNABLE;
-		t->since_ns = bpf_ktime_get_ns();
+	involuntary = account_run(btf, preempt, t, prev);
+	if (t->phase == MLT_PHASE_DEAD) {
+		/* Its last switch: the tid may be reused from now on, the
+		 * record stays until user space has read it. */
+		*slot = 0;
+		return 0;
 	}
-	return 0;
-}
-
-static __always_inline int on_migrate(bool btf, struct task_struct *task)
-{
-	__u32 tid = TASK_FIELD(btf, task, pid);
-	struct mlt_sched_thread *t = bpf_map_lookup_elem(&threads, &tid);
-
-	if (t)
-		__sync_fetch_and_add(&t->migrations, 1);
+	if (!involuntary)
+		return 0;
+	next_tid = TASK_FIELD(btf, next, pid);
+	if (next_tid != 0 && !record_of(next_tid, NULL))
+		note_neighbour(btf, next);
 	return 0;
 }
 
@@ -267,7 +320,7 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
 	__u32 ptgid = TASK_FIELD(btf, parent, tgid);
 	__u32 tid = TASK_FIELD(btf, child, pid);
 	__u32 tgid = TASK_FIELD(btf, child, tgid);
-	__u32 zero = 0, one = 1;
+	__u32 zero = 0, one = 1, index, slot_plus_one;
 	struct mlt_sched_thread *blank, *t;
 
 	if (!bpf_map_lookup_elem(&targets, &ptgid))
@@ -280,24 +333,42 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
 		}
 		emit(MLT_EV_FORK, tgid, ptgid, 0, child);
 	}
-	blank = bpf_map_lookup_elem(&blank_thread, &zero);
-	if (!blank)
-		return 0;
-	if (bpf_map_update_elem(&threads, &tid, blank, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&threads, &tid)) {
+	if (bpf_map_pop_elem(&free_slots, &index)) {
 		count_drop(MLT_CTR_THREADS_DROPPED);
 		return 0;
 	}
-	t = bpf_map_lookup_elem(&threads, &tid);
+	blank = bpf_map_lookup_elem(&blank_thread, &zero);
+	if (!blank || bpf_map_update_elem(&records, &index, blank, BPF_ANY))
+		return 0;
+	t = bpf_map_lookup_elem(&records, &index);
 	if (!t)
 		return 0;
 	t->tid = tid;
 	t->tgid = tgid;
 	/* With tid, a unique name for the thread even if its tid is reused. */
 	t->start_ns = TASK_FIELD(btf, child, start_time);
-	/* copy_process() starts nvcsw/nivcsw at zero: an exact baseline. */
-	t->flags = MLT_THREAD_BASELINE;
+	/* The child has not run yet: its counters are all zero (sched_fork()
+	 * and copy_process() cleared them), an exact baseline. */
+	take_baseline(btf, t, child);
 	BPF_CORE_READ_STR_INTO(&t->comm, child, comm);
+	slot_plus_one = index + 1;
+	if (bpf_map_update_elem(&thread_slot, &tid, &slot_plus_one, BPF_ANY)) {
+		/* tid beyond the pid_max we sized for (raised at run time). */
+		t->tid = 0;
+		bpf_map_push_elem(&free_slots, &index, 0);
+		count_drop(MLT_CTR_THREADS_DROPPED);
+	}
+	return 0;
+}
+
+/* prctl(PR_SET_NAME) and exec rename threads; names live in our records so
+ * that threads which exit between two reads keep the name they had. */
+static __always_inline int on_rename(bool btf, struct task_struct *task, const char *comm)
+{
+	struct mlt_sched_thread *t = record_of(TASK_FIELD(btf, task, pid), NULL);
+
+	if (t)
+		bpf_probe_read_kernel_str(&t->comm, sizeof(t->comm), comm);
 	return 0;
 }
 
@@ -337,42 +408,6 @@ int BPF_PROG(mlt_switch_raw, bool preempt, struct task_struct *prev, struct task
 	return on_switch(false, preempt, prev, next);
 }
 
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(mlt_wakeup_btf, struct task_struct *task)
-{
-	return on_wakeup(true, task, false);
-}
-
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(mlt_wakeup_raw, struct task_struct *task)
-{
-	return on_wakeup(false, task, false);
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(mlt_wakenew_btf, struct task_struct *task)
-{
-	return on_wakeup(true, task, true);
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(mlt_wakenew_raw, struct task_struct *task)
-{
-	return on_wakeup(false, task, true);
-}
-
-SEC("tp_btf/sched_migrate_task")
-int BPF_PROG(mlt_migrate_btf, struct task_struct *task)
-{
-	return on_migrate(true, task);
-}
-
-SEC("raw_tp/sched_migrate_task")
-int BPF_PROG(mlt_migrate_raw, struct task_struct *task)
-{
-	return on_migrate(false, task);
-}
-
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(mlt_fork_btf, struct task_struct *parent, struct task_struct *child)
 {
@@ -383,6 +418,18 @@ SEC("raw_tp/sched_process_fork")
 int BPF_PROG(mlt_fork_raw, struct task_struct *parent, struct task_struct *child)
 {
 	return on_fork(false, parent, child);
+}
+
+SEC("tp_btf/task_rename")
+int BPF_PROG(mlt_rename_btf, struct task_struct *task, const char *comm)
+{
+	return on_rename(true, task, comm);
+}
+
+SEC("raw_tp/task_rename")
+int BPF_PROG(mlt_rename_raw, struct task_struct *task, const char *comm)
+{
+	return on_rename(false, task, comm);
 }
 
 SEC("tp_btf/sched_process_exec")

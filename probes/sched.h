@@ -13,26 +13,40 @@
  * the last slot also takes everything longer (2^30 us is about 18 minutes). */
 #define MLT_HIST_SLOTS 32
 
-#define MLT_MAX_THREADS 16384
+/* Threads traced at once (slots in `records`); a dead thread's slot is
+ * recycled once user space has read its final counters. */
+#define MLT_MAX_THREADS 8192
 #define MLT_MAX_TARGETS 4096
 #define MLT_MAX_NEIGHBOURS 1024
 #define MLT_EVENTS_BYTES (256 * 1024)
 
-/* Where a thread is, between two scheduler events. */
+/* What a thread was doing when it last left a CPU. */
 enum mlt_phase {
-	MLT_PHASE_UNKNOWN = 0,   /* seeded from /proc at attach; nothing seen yet */
-	MLT_PHASE_RUNNING = 1,
-	MLT_PHASE_RUNNABLE = 2,  /* on a run queue, waiting for a CPU */
+	MLT_PHASE_UNKNOWN = 0,   /* not seen leaving a CPU yet */
+	MLT_PHASE_RUNNABLE = 2,  /* preempted: still on a run queue */
 	MLT_PHASE_SLEEPING = 3,  /* interruptible sleep */
 	MLT_PHASE_BLOCKED = 4,   /* uninterruptible sleep (D state, I/O wait) */
 	MLT_PHASE_DEAD = 5,      /* final switch-out done: counters are final */
 };
 
 /* mlt_sched_thread.flags */
-#define MLT_THREAD_BASELINE 1u /* seen_nvcsw/seen_nivcsw hold the kernel's counters */
+#define MLT_THREAD_BASELINE 1u /* the seen_* fields hold the task's own counters */
 
-/* Value of the `threads` map, keyed by tid. Counters are cumulative since the
- * thread was first seen by mltrace; user space turns them into rates. */
+/*
+ * Value of the `records` array (one slot per traced thread; `thread_slot`
+ * maps a tid to its slot + 1). Counters are cumulative since the
+ * thread was first seen by mltrace; user space turns them into rates.
+ *
+ * Totals are the kernel's own accounting, taken as deltas at each switch:
+ * on-CPU is se.sum_exec_runtime (what getrusage reports), run-queue wait is
+ * sched_info.run_delay (/proc/PID/schedstat), switches are nvcsw/nivcsw,
+ * migrations se.nr_migrations. What the kernel does not keep (the split of
+ * off-CPU time into sleeping and blocked, the histograms) is derived from
+ * sched_info.last_arrival, on the clock run_delay is kept with.
+ *
+ * All of it is accounted when a run ends (sched_switch, prev): a thread's
+ * current run, and the wait just before it, show up at its next switch.
+ */
 struct mlt_sched_thread {
 	__u32 tid;
 	__u32 tgid;
@@ -44,14 +58,18 @@ struct mlt_sched_thread {
 	__u64 iowait_ns;
 	__u64 switches_voluntary;   /* same meaning as task_struct.nvcsw */
 	__u64 switches_involuntary; /* same meaning as task_struct.nivcsw */
-	__u64 wakeups;
+	__u64 wakeups;              /* sleeps that ended in a wakeup and a run */
 	__u64 migrations;           /* same meaning as se.nr_migrations */
-	__u64 runq_hist[MLT_HIST_SLOTS];
-	__u64 offcpu_hist[MLT_HIST_SLOTS];
+	__u64 runq_hist[MLT_HIST_SLOTS];   /* each wait for a CPU */
+	__u64 offcpu_hist[MLT_HIST_SLOTS]; /* each sleep, woken to runnable */
 	/* Kernel-side bookkeeping; user space only reads `phase`. */
-	__u64 since_ns;
+	__u64 off_since;            /* end of the last run, run-queue clock; 0 = unknown */
+	__u64 seen_sum_exec;
+	__u64 seen_run_delay;
+	__u64 seen_pcount;
 	__u64 seen_nvcsw;
 	__u64 seen_nivcsw;
+	__u64 seen_migrations;
 	__u32 phase;
 	__u32 flags;
 };

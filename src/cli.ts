@@ -26,7 +26,6 @@ const program = new Command()
   .name("mltrace")
   .description("Why is my training job slow on the CPU/OS side? eBPF tracing of a trainer and its DataLoader workers.")
   .option("-v, --verbose", "show libbpf's log and the kernel verifier's log")
-  .showHelpAfterError("(run with --help for usage)")
   .hook("preAction", (cmd) => {
     if (cmd.opts().verbose) native().setVerbose(true);
   });

@@ -80,6 +80,21 @@ static size_t read_all(int fd, void *buf, size_t len)
 	return got;
 }
 
+/* The calling thread's run-queue wait, from the kernel's schedstat. */
+static unsigned long long run_delay_ns(void)
+{
+	unsigned long long on_cpu = 0, waited = 0;
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+
+	if (f) {
+		if (fscanf(f, "%llu %llu", &on_cpu, &waited) != 2)
+			waited = 0;
+		fclose(f);
+	}
+	return waited;
+}
+
+/* "role pid nvcsw nivcsw utime_us stime_us run_delay_ns" */
 static void report_rusage(const char *role)
 {
 	struct rusage ru;
@@ -89,9 +104,9 @@ static void report_rusage(const char *role)
 	if (!opt.results)
 		return;
 	getrusage(RUSAGE_SELF, &ru);
-	len = snprintf(line, sizeof(line), "%s %d %ld %ld %ld %ld\n", role, getpid(), ru.ru_nvcsw, ru.ru_nivcsw,
+	len = snprintf(line, sizeof(line), "%s %d %ld %ld %ld %ld %llu\n", role, getpid(), ru.ru_nvcsw, ru.ru_nivcsw,
 		       ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
-		       ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec);
+		       ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec, run_delay_ns());
 	fd = open(opt.results, O_WRONLY | O_APPEND | O_CREAT, 0644);
 	if (fd < 0)
 		die("open results");

@@ -16,6 +16,8 @@ export interface LoadOptions {
   mode?: AttachMode;
   /** Before load: maps to take from families already loaded (name → source). */
   reuse?: { map: string; from: NativeBpfObject }[];
+  /** Before load: anything else to set on the opened object (map sizes). */
+  beforeLoad?: (object: NativeBpfObject) => void;
 }
 
 interface Twin {
@@ -60,6 +62,7 @@ function tryLoad(family: string, choose: (twin: Twin) => AttachMode, options: Lo
       chosen.push(program);
     }
     for (const { map, from } of options.reuse ?? []) object.reuseMap(map, from, map);
+    options.beforeLoad?.(object);
     object.load();
     for (const program of chosen) object.attach(program);
     return { name: family, object, modes };

@@ -1,12 +1,21 @@
 // The scheduler family in user space: seeds the filter, reads the maps,
 // decodes the process lifecycle events.
+import { readFileSync } from "node:fs";
 import { native, type NativeBpfObject } from "../native/addon.js";
 import { structDecoder, sumPerCpu } from "./decode.js";
 import { loadFamily, type AttachMode, type LoadOptions } from "./family.js";
 import type { DropCounts, NeighbourSample, ThreadSample } from "../model/sample.js";
 
-const BPF_NOEXIST = 1;
 const BPF_ANY = 0;
+
+/** Highest tid + 1 the kernel hands out: the size of the tid-indexed filter. */
+function pidMax(): number {
+  try {
+    return Number(readFileSync("/proc/sys/kernel/pid_max", "utf8").trim()) || 4194304;
+  } catch {
+    return 4194304; // PID_MAX_LIMIT on 64-bit
+  }
+}
 
 const threadSpec = {
   tid: "u32",
@@ -57,10 +66,18 @@ export class SchedProbes {
   private readonly eventDecoder = structDecoder("mlt_proc_event", this.layouts.procEvent, eventSpec);
   private closed = false;
 
+  private readonly recordStride: number;
+
   constructor(options: LoadOptions = {}) {
-    const family = loadFamily("sched", options);
+    const family = loadFamily("sched", {
+      ...options,
+      beforeLoad: (object) => object.setMaxEntries("thread_slot", pidMax()),
+    });
     this.object = family.object;
     this.modes = family.modes;
+    const records = this.object.mapInfo("records");
+    this.recordStride = records.valueStride;
+    for (let slot = 0; slot < records.maxEntries; slot++) this.object.queuePush("free_slots", u32Key(slot));
   }
 
   /** The loaded object, for families that share its `targets` map. */
@@ -72,35 +89,46 @@ export class SchedProbes {
     this.object.mapUpdate("targets", u32Key(tgid), u32Key(1), BPF_ANY);
   }
 
-  /** Seeds a thread that existed before attach; one forked later is added by the kernel. */
-  addThread(tid: number, tgid: number, comm: string): void {
+  /**
+   * Seeds a thread that existed before attach; one forked later is added by
+   * the kernel. (Should the kernel add it between our check and our write,
+   * the slot it took is never read: a leak of one slot, not a double count.)
+   *
+   * `fromBirth`: count everything the thread did since it was created (a
+   * command we launched, held before exec), not just what follows attach.
+   */
+  addThread(tid: number, tgid: number, comm: string, fromBirth = false): void {
+    if ((this.object.mapLookup("thread_slot", u32Key(tid))?.readUInt32LE(0) ?? 0) !== 0) return;
+    const slot = this.object.queuePop("free_slots");
+    if (!slot) return; // full: counted like the kernel's own drops below
     const value = Buffer.alloc(this.threadDecoder.size);
     const fields = this.layouts.thread.fields;
     value.writeUInt32LE(tid, fields.tid![0]);
     value.writeUInt32LE(tgid, fields.tgid![0]);
     value.write(comm.slice(0, this.constants.COMM_LEN! - 1), fields.comm![0], "utf8");
-    try {
-      this.object.mapUpdate("threads", u32Key(tid), value, BPF_NOEXIST);
-    } catch (err) {
-      // Already there: the fork handler got it first, with an exact baseline.
-      if ((err as { code?: string }).code !== "EEXIST") throw err;
-    }
+    // A zero baseline is the thread's own counters at creation.
+    if (fromBirth) value.writeUInt32LE(this.constants.THREAD_BASELINE!, fields.flags![0]);
+    this.object.mapUpdate("records", slot, value, BPF_ANY);
+    this.object.mapUpdate("thread_slot", u32Key(tid), u32Key(slot.readUInt32LE(0) + 1), BPF_ANY);
   }
 
-  readThreads(): (ThreadSample & { phase: number })[] {
-    const dump = this.object.mapDump("threads");
-    const size = this.threadDecoder.size;
+  /** Every traced thread's counters, read through the mmap()ed records. */
+  readThreads(): (ThreadSample & { slot: number })[] {
+    const all = this.object.mapSnapshot("records");
+    const tidOffset = this.layouts.thread.fields.tid![0];
     const out = [];
-    for (let i = 0; i < dump.count; i++) {
-      const t = this.threadDecoder.decode(dump.values, i * size);
-      out.push({ ...t, pid: t.tgid, exited: t.phase === this.constants.PHASE_DEAD });
+    for (let slot = 0, at = 0; at + this.recordStride <= all.length; slot++, at += this.recordStride) {
+      if (all.readUInt32LE(at + tidOffset) === 0) continue; // free slot
+      const t = this.threadDecoder.decode(all, at);
+      out.push({ ...t, pid: t.tgid, exited: t.phase === this.constants.PHASE_DEAD, slot });
     }
     return out;
   }
 
-  /** Drops a finished thread from the kernel map once user space holds it. */
-  forgetThread(tid: number): void {
-    this.object.mapDelete("threads", u32Key(tid));
+  /** Frees a dead thread's slot once user space holds its final counters. */
+  forgetThread(slot: number): void {
+    this.object.mapUpdate("records", u32Key(slot), Buffer.alloc(this.threadDecoder.size), BPF_ANY);
+    this.object.queuePush("free_slots", u32Key(slot));
   }
 
   readNeighbours(): NeighbourSample[] {

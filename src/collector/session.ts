@@ -71,7 +71,9 @@ export class TraceSession {
         this.child = gated.child;
         this.target = { pid: gated.pid, comm: basename(spec.argv[0]!).slice(0, 15), command: spec.argv.join(" ") };
         this.probes.addTarget(gated.pid);
-        this.probes.addThread(gated.pid, gated.pid, this.target.comm);
+        // Held at the gate, it has only run the shell that waits there:
+        // count from its birth, as time(1) and getrusage do.
+        this.probes.addThread(gated.pid, gated.pid, this.target.comm, true);
         this.processes.set(gated.pid, { pid: gated.pid, ppid: process.pid, comm: this.target.comm, exited: false });
         gated.child.once("error", (err) => this.failTarget(err));
         gated.child.once("exit", (code, signal) => {
@@ -141,10 +143,10 @@ export class TraceSession {
   sample(): Sample {
     const time_ns = monotonicNs();
     const live: ThreadSample[] = [];
-    for (const t of this.probes.readThreads()) {
+    for (const { slot, ...t } of this.probes.readThreads()) {
       if (t.exited) {
         this.finished.set(threadKey(t), t);
-        this.probes.forgetThread(t.tid);
+        this.probes.forgetThread(slot);
       } else {
         live.push(t);
       }

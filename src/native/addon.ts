@@ -53,6 +53,10 @@ export interface NativeBpfObject {
   mapLookup(name: string, key: Uint8Array): Buffer | null;
   mapDelete(name: string, key: Uint8Array): boolean;
   mapDump(name: string): MapDump;
+  setMaxEntries(name: string, entries: number): void;
+  queuePush(name: string, value: Uint8Array): void;
+  queuePop(name: string): Buffer | null;
+  mapSnapshot(name: string): Buffer;
   pollRing(name: string, onBatch: (batch: ArrayBuffer) => void, onError: (message: string, errno: number) => void): void;
   close(): void;
 }

@@ -21,7 +21,9 @@ export function reportSchema(): protobuf.Type {
 /** A report checked against the schema, as a plain object with every field. */
 export function reportToJson(report: Report): Record<string, unknown> {
   const type = reportSchema();
-  const problem = type.verify(report);
+  // verify() wants enums as numbers; reports carry their names.
+  const kinds = (type.lookupEnum("Report.Kind") as protobuf.Enum).values;
+  const problem = type.verify({ ...report, kind: kinds[report.kind] });
   if (problem) throw new Error(`report does not match schema/mltrace.proto: ${problem}`);
   const message = type.fromObject(report);
   const json = type.toObject(message, { longs: Number, enums: String, defaults: true, arrays: true, objects: true }) as Record<string, unknown>;

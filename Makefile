@@ -1,0 +1,42 @@
+# Build graph of mltrace: probes (clang, CO-RE), the native addon (node-gyp),
+# the demo/test workloads (cc) and the TypeScript (tsc). `npm run setup` calls
+# this after installing what it needs; with nothing changed it does nothing.
+NODE_GYP ?= $(shell node -p "require('path').join(require('path').dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')")
+NODE_DIR ?= $(shell node -p "require('path').resolve(require('path').dirname(process.execPath), '..')")
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+PROBES := $(patsubst probes/%.bpf.c,build/bpf/%.bpf.o,$(wildcard probes/*.bpf.c))
+ADDON := build/Release/mltrace_native.node
+WORKLOADS := $(patsubst workloads/%.c,build/workloads/%,$(wildcard workloads/*.c))
+TS_SOURCES := $(shell find src -name '*.ts' -o -name '*.tsx')
+
+all: $(PROBES) $(ADDON) $(WORKLOADS) dist/.built
+
+# Types of the kernel we build on; CO-RE relocates them on whatever kernel
+# loads the object, so this is a build input, not a run-time dependency.
+build/bpf/vmlinux.h:
+	@mkdir -p $(@D)
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+build/bpf/%.bpf.o: probes/%.bpf.c probes/%.h probes/core_fixes.bpf.h build/bpf/vmlinux.h
+	clang -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Ibuild/bpf -Iprobes -c $< -o $@
+
+build/Makefile: binding.gyp
+	node $(NODE_GYP) configure --nodedir=$(NODE_DIR) --loglevel=warn
+
+$(ADDON): build/Makefile $(wildcard native/*.cc native/*.h) $(wildcard probes/*.h)
+	node $(NODE_GYP) build --nodedir=$(NODE_DIR) --loglevel=warn
+
+build/workloads/%: workloads/%.c
+	@mkdir -p $(@D)
+	cc -O2 -Wall -Wextra -pthread -o $@ $<
+
+dist/.built: $(TS_SOURCES) tsconfig.json package.json
+	node node_modules/typescript/bin/tsc -p .
+	chmod +x dist/cli.js
+	touch $@
+
+clean:
+	rm -rf build dist
+
+.PHONY: all clean

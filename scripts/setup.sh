@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a fresh Debian 12 / Ubuntu machine, as root: system
+# packages (only those missing), npm dependencies (only when the lock file
+# changed), then `make` (only what is out of date). Fast when all is in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build: clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config.
+# Tests and bench: bpftool (no program left attached), linux-perf and bpftrace
+# (bench), python3-torch (a real DataLoader), tmux (terminal tests).
+PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config linux-perf bpftrace python3-torch tmux)
+
+missing=()
+while read -r name status; do
+  [[ "$status" == "installed" ]] || missing+=("$name")
+done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${PACKAGES[@]}" 2>/dev/null || true)
+for pkg in "${PACKAGES[@]}"; do # dpkg-query prints nothing for packages it never heard of
+  dpkg-query -W -f='${Package}\n' "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $EUID -ne 0 ]]; then
+    echo "setup: missing system packages: ${missing[*]}; run as root (sudo npm run setup)" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm ci only when package-lock.json changed since the last install.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  touch node_modules/.package-lock.json
+fi
+
+make -s all

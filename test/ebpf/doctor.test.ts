@@ -1,0 +1,28 @@
+import { expect, it } from "vitest";
+import { describeEbpf } from "../helpers/ebpf.js";
+import { mltraceSync } from "../helpers/mltrace.js";
+
+describeEbpf("doctor", () => {
+  it("loads every probe in both attach modes and says what it will use", () => {
+    const r = mltraceSync(["doctor", "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    const d = JSON.parse(r.stdout);
+    expect(d.can_trace).toBe(true);
+    expect(d.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
+    const tracepoints = d.tracepoints.map((t: { tracepoint: string }) => t.tracepoint).sort();
+    expect(tracepoints).toEqual(
+      ["sched_process_exec", "sched_process_exit", "sched_process_fork", "sched_switch", "task_rename"].sort(),
+    );
+    for (const t of d.tracepoints) expect(t).toMatchObject({ tp_btf: true, raw_tp: true, mode: "tp_btf" });
+    expect(d.numa_nodes).toBeGreaterThanOrEqual(1);
+    expect(typeof d.hardware_pmu).toBe("boolean");
+  });
+
+  it("prints a readable table and says plainly what it cannot measure", () => {
+    const r = mltraceSync(["doctor"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/sched\/sched_switch\s+yes\s+yes\s+tp_btf/);
+    expect(r.stdout).toMatch(/Tracing can run\./);
+    expect(r.stdout).toMatch(/hardware PMU: (yes|no \(no cycle or instruction counts)/);
+  });
+});

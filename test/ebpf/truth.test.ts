@@ -1,0 +1,92 @@
+// Acceptance 1 of the spine: mltrace's per-process numbers equal what each
+// process reads from the kernel with getrusage(RUSAGE_SELF) at its exit.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect, it } from "vitest";
+import { describeEbpf } from "../helpers/ebpf.js";
+import { mltraceSync, pipeline } from "../helpers/mltrace.js";
+
+interface Rusage {
+  role: string;
+  pid: number;
+  nvcsw: number;
+  nivcsw: number;
+  cpu_ns: number;
+  /** the main thread's run-queue wait (/proc/thread-self/schedstat) */
+  run_delay_ns: number;
+}
+
+function readRusage(path: string): Rusage[] {
+  return readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const [role, pid, nvcsw, nivcsw, utime, stime, runDelay] = line.split(" ");
+      return {
+        role: role!,
+        pid: Number(pid),
+        nvcsw: Number(nvcsw),
+        nivcsw: Number(nivcsw),
+        cpu_ns: (Number(utime) + Number(stime)) * 1000,
+        run_delay_ns: Number(runDelay),
+      };
+    });
+}
+
+function within(actual: number, expected: number, fraction: number): boolean {
+  return Math.abs(actual - expected) <= fraction * expected;
+}
+
+for (const mode of ["tp_btf", "raw_tp"] as const) {
+  describeEbpf(`truth against getrusage (${mode})`, () => {
+    it("switch counts within 1% and on-CPU time within 2% for every process", () => {
+      const dir = mkdtempSync(join(tmpdir(), "mltrace-truth-"));
+      const results = join(dir, "rusage.txt");
+      const run = mltraceSync(
+        ["stat", "--json", "--", pipeline, "--workers", "2", "--threads", "3", "--batches", "300", "--results", results],
+        { MLTRACE_ATTACH: mode },
+      );
+      expect(run.stderr).toBe("");
+      expect(run.status).toBe(0);
+      const report = JSON.parse(run.stdout);
+      expect(Object.values(report.host.attach_modes)).toEqual(Array(5).fill(mode));
+
+      const truth = readRusage(results);
+      const figures = truth.map((t) => {
+        const p = report.processes.find((q: { pid: number }) => q.pid === t.pid) ?? {};
+        return {
+          process: `${t.role} ${t.pid}`,
+          "vcsw mltrace/getrusage": `${p.switches_voluntary}/${t.nvcsw}`,
+          "ivcsw mltrace/getrusage": `${p.switches_involuntary}/${t.nivcsw}`,
+          "on-CPU ms mltrace/getrusage": `${(p.oncpu_ns / 1e6).toFixed(1)}/${(t.cpu_ns / 1e6).toFixed(1)}`,
+          "runq ms mltrace/schedstat": t.role === "worker" ? `${(p.runq_wait_ns / 1e6).toFixed(1)}/${(t.run_delay_ns / 1e6).toFixed(1)}` : "-",
+        };
+      });
+      console.log(`truth (${mode}):\n${JSON.stringify(figures, null, 1)}`);
+      expect(truth.map((t) => t.role).sort()).toEqual(["trainer", "worker", "worker"]);
+      expect(report.processes).toHaveLength(3);
+      for (const t of truth) {
+        const p = report.processes.find((q: { pid: number }) => q.pid === t.pid);
+        const what = `${t.role} ${t.pid}: mltrace ${JSON.stringify({ v: p?.switches_voluntary, iv: p?.switches_involuntary, cpu: p?.oncpu_ns })} vs getrusage ${JSON.stringify(t)}`;
+        expect(p, what).toBeDefined();
+        // Enough of each kind of event that 1% means something.
+        expect(t.nvcsw, what).toBeGreaterThan(200);
+        expect(t.nivcsw, what).toBeGreaterThan(100);
+        expect(within(p.switches_voluntary, t.nvcsw, 0.01), what).toBe(true);
+        expect(within(p.switches_involuntary, t.nivcsw, 0.01), what).toBe(true);
+        expect(within(p.oncpu_ns, t.cpu_ns, 0.02), what).toBe(true);
+        if (t.role === "worker") {
+          // Single-threaded: its thread's schedstat run_delay is the process's.
+          expect(t.run_delay_ns, what).toBeGreaterThan(10e6);
+          expect(within(p.runq_wait_ns, t.run_delay_ns, 0.02), `${what} runq ${p.runq_wait_ns}`).toBe(true);
+        }
+      }
+      // The trainer's three threads were seen and summed into it.
+      const trainer = truth.find((t) => t.role === "trainer")!;
+      expect(report.threads.filter((t: { pid: number }) => t.pid === trainer.pid)).toHaveLength(3);
+      expect(report.target.exit_code).toBe(0);
+      expect(report.lost_events).toBe(0);
+    });
+  });
+}

@@ -1,0 +1,140 @@
+import { describe, expect, it } from "vitest";
+import { buildReport, decodeWaitStatus, type ReportContext } from "../../src/model/report.js";
+import type { Sample, ThreadSample } from "../../src/model/sample.js";
+import { decodeReport, encodeReport, reportToJson } from "../../src/schema/schema.js";
+
+const SLOTS = 32;
+
+function thread(tid: number, pid: number, over: Partial<ThreadSample> = {}): ThreadSample {
+  return {
+    tid,
+    pid,
+    comm: `t${tid}`,
+    start_ns: 0,
+    exited: false,
+    oncpu_ns: 0,
+    runq_wait_ns: 0,
+    sleep_ns: 0,
+    iowait_ns: 0,
+    switches_voluntary: 0,
+    switches_involuntary: 0,
+    wakeups: 0,
+    migrations: 0,
+    runq_hist: Array(SLOTS).fill(0),
+    offcpu_hist: Array(SLOTS).fill(0),
+    ...over,
+  };
+}
+
+function sample(time_ns: number, threads: ThreadSample[], exitedWorker = false): Sample {
+  return {
+    time_ns,
+    threads,
+    processes: [
+      { pid: 100, ppid: 1, comm: "trainer", exited: false },
+      { pid: 200, ppid: 100, comm: "worker", exited: exitedWorker, ...(exitedWorker ? { exit_status: 3 << 8 } : {}) },
+    ],
+    neighbours: [
+      { pid: 9, comm: "hog", count: 10 },
+      { pid: 8, comm: "cron", count: 2 },
+    ],
+    drops: { events_dropped: 0, threads_dropped: 1, targets_dropped: 0, neighbours_dropped: 0 },
+  };
+}
+
+const ctx: ReportContext = {
+  kind: "final",
+  target: { pid: 100, comm: "trainer", command: "trainer --fast" },
+  host: { hostname: "h", kernel: "6.18", cpus: 2, numa_nodes: 1, hardware_pmu: false, attach_modes: { sched_switch: "tp_btf" } },
+  started_ns: 1_000_000_000,
+};
+
+describe("buildReport", () => {
+  const hist = Array(SLOTS).fill(0);
+  hist[3] = 4;
+  const cur = sample(3_000_000_000, [
+    thread(100, 100, { oncpu_ns: 700, switches_voluntary: 5, runq_hist: hist }),
+    thread(101, 100, { oncpu_ns: 300, switches_involuntary: 2 }),
+    thread(200, 200, { oncpu_ns: 50, sleep_ns: 40, exited: true }),
+  ], true);
+
+  it("sums threads into processes and the whole target", () => {
+    const r = buildReport(null, cur, ctx);
+    expect(r.duration_s).toBe(2);
+    expect(r.sched.oncpu_ns).toBe(1050);
+    expect(r.sched.switches_voluntary).toBe(5);
+    const trainer = r.processes.find((p) => p.pid === 100)!;
+    expect(trainer).toMatchObject({ threads: 2, oncpu_ns: 1000, switches_involuntary: 2 });
+    const worker = r.processes.find((p) => p.pid === 200)!;
+    expect(worker).toMatchObject({ exited: true, exit_code: 3, oncpu_ns: 50, sleep_ns: 40 });
+    expect(r.target).toMatchObject({ processes: 2, threads: 3 });
+    expect(r.sched.runq_latency_hist).toEqual([
+      { le_us: 1, count: 0 },
+      { le_us: 2, count: 0 },
+      { le_us: 4, count: 0 },
+      { le_us: 8, count: 4 },
+    ]);
+    expect(r.sched.preempted_by.map((n) => n.comm)).toEqual(["hog", "cron"]);
+    expect(r.lost_events).toBe(1);
+  });
+
+  it("reports an interval as the difference of two cumulative samples", () => {
+    const prev = sample(2_000_000_000, [thread(100, 100, { oncpu_ns: 600, switches_voluntary: 1 }), thread(101, 100, { oncpu_ns: 300 })]);
+    const r = buildReport(prev, cur, { ...ctx, kind: "interval" });
+    expect(r.kind).toBe("INTERVAL");
+    expect(r.duration_s).toBe(1);
+    expect(r.elapsed_s).toBe(2);
+    expect(r.sched.oncpu_ns).toBe(100 + 0 + 50);
+    expect(r.sched.switches_voluntary).toBe(4);
+    expect(r.sched.preempted_by).toEqual([]);
+    expect(r.lost_events).toBe(0);
+  });
+
+  it("leaves out of an interval what had already exited before it", () => {
+    const prev = sample(2_000_000_000, [thread(200, 200, { oncpu_ns: 50, sleep_ns: 40, exited: true })], true);
+    const r = buildReport(prev, cur, { ...ctx, kind: "interval" });
+    expect(r.processes.map((p) => p.pid)).toEqual([100]);
+    expect(r.threads.map((t) => t.tid)).toEqual([100, 101]);
+  });
+
+  it("tells a reused tid from the thread that had it before", () => {
+    const a = thread(300, 100, { start_ns: 5, oncpu_ns: 10, exited: true });
+    const b = thread(300, 100, { start_ns: 9, oncpu_ns: 20 });
+    const r = buildReport(null, sample(3_000_000_000, [a, b]), ctx);
+    expect(r.threads.filter((t) => t.tid === 300)).toHaveLength(2);
+    expect(r.target.threads).toBe(2);
+  });
+
+  it("decodes wait statuses like a shell", () => {
+    expect(decodeWaitStatus(0)).toEqual({ exit_code: 0 });
+    expect(decodeWaitStatus(127 << 8)).toEqual({ exit_code: 127 });
+    expect(decodeWaitStatus(9)).toEqual({ exit_signal: 9 });
+  });
+});
+
+describe("the schema", () => {
+  const r = buildReport(null, sample(3_000_000_000, [thread(100, 100, { oncpu_ns: 5 })]), ctx);
+
+  it("gives JSON with every key the stat --json contract names", () => {
+    const json = reportToJson(r) as any;
+    expect(Object.keys(json)).toEqual(expect.arrayContaining(["target", "duration_s", "sched", "processes", "threads", "lost_events"]));
+    expect(Object.keys(json.target)).toEqual(expect.arrayContaining(["pid", "comm", "processes", "threads", "exit_code"]));
+    expect(json.target.exit_code).toBeNull();
+    const counters = ["oncpu_ns", "runq_wait_ns", "sleep_ns", "iowait_ns", "switches_voluntary", "switches_involuntary", "wakeups", "migrations"];
+    expect(Object.keys(json.sched)).toEqual(expect.arrayContaining([...counters, "runq_latency_hist", "preempted_by"]));
+    expect(Object.keys(json.processes[0])).toEqual(expect.arrayContaining(["pid", "ppid", "comm", ...counters]));
+    expect(Object.keys(json.threads[0])).toEqual(expect.arrayContaining(["tid", "pid", "comm", ...counters]));
+    expect(json.sched.preempted_by[0]).toEqual({ comm: "hog", pid: 9, count: 10 });
+  });
+
+  it("round-trips a report through protobuf", () => {
+    const back = decodeReport(encodeReport(r)) as any;
+    expect(back.sched.oncpu_ns).toBe(5);
+    expect(back.processes.map((p: { pid: number }) => p.pid)).toEqual([100, 200]);
+    expect(back.host.attach_modes).toEqual({ sched_switch: "tp_btf" });
+  });
+
+  it("refuses a report the schema does not describe", () => {
+    expect(() => reportToJson({ ...r, duration_s: "long" as unknown as number })).toThrow(/schema/);
+  });
+});
