@@ -127,23 +127,39 @@ static __always_inline __u64 ns_to_us(__u64 ns)
 	return ns / 1000;
 }
 
-/* Index of the log2-microsecond slot for a duration (see sched.h). */
+/* 1 when x > limit, else 0, without a branch: the sign of limit - x
+ * (x and limit stay far below 2^63). */
+#define ABOVE(x, limit) (((__u64)(limit) - (x)) >> 63)
+
+/*
+ * Index of the log2-microsecond slot for a duration (see sched.h):
+ * floor(log2(us)) + 1, or 0 below 1 us. Branch-free, because wait and sleep
+ * lengths vary from one switch to the next and mispredicted branches would
+ * cost more than this arithmetic.
+ */
 static __always_inline __u32 hist_slot(__u64 ns)
 {
 	__u64 us = ns_to_us(ns);
-	__u32 slot = 0;
+	__u64 shift, slot;
 
-	if (us >= (1ULL << 32))
+	if (us >= (1ULL << 31))
 		return MLT_HIST_SLOTS - 1;
-	/* slot = floor(log2(us)) + 1, by halving: no loop for the verifier. */
-	if (us >= (1ULL << 16)) { slot += 16; us >>= 16; }
-	if (us >= (1ULL << 8))  { slot += 8;  us >>= 8; }
-	if (us >= (1ULL << 4))  { slot += 4;  us >>= 4; }
-	if (us >= (1ULL << 2))  { slot += 2;  us >>= 2; }
-	if (us >= (1ULL << 1))  { slot += 1;  us >>= 1; }
-	if (us)
-		slot += 1;
-	return slot < MLT_HIST_SLOTS ? slot : MLT_HIST_SLOTS - 1;
+	shift = ABOVE(us, 0xffff) << 4;
+	us >>= shift;
+	slot = shift;
+	shift = ABOVE(us, 0xff) << 3;
+	us >>= shift;
+	slot += shift;
+	shift = ABOVE(us, 0xf) << 2;
+	us >>= shift;
+	slot += shift;
+	shift = ABOVE(us, 0x3) << 1;
+	us >>= shift;
+	slot += shift;
+	shift = ABOVE(us, 0x1);
+	us >>= shift;
+	slot += shift;
+	return (__u32)(slot + us); /* us is now 0 or 1 */
 }
 
 /* Start counting from the task's own counters as they are now. */

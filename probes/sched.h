@@ -48,10 +48,17 @@ enum mlt_phase {
  * current run, and the wait just before it, show up at its next switch.
  */
 struct mlt_sched_thread {
-	__u32 tid;
-	__u32 tgid;
-	char comm[MLT_COMM_LEN];
-	__u64 start_ns;             /* task start_time (CLOCK_MONOTONIC); 0 if seeded from /proc */
+	/* Hot: what every switch-out reads and writes, first and together, so
+	 * a switch touches few cache lines (the records are 64-byte aligned). */
+	__u64 seen_sum_exec;        /* the task's own counters at the last switch */
+	__u64 seen_run_delay;
+	__u64 seen_pcount;
+	__u64 seen_nvcsw;
+	__u64 seen_nivcsw;
+	__u64 seen_migrations;
+	__u64 off_since;            /* end of the last run, run-queue clock; 0 = unknown */
+	__u32 phase;                /* enum mlt_phase */
+	__u32 flags;
 	__u64 oncpu_ns;
 	__u64 runq_wait_ns;
 	__u64 sleep_ns;
@@ -60,19 +67,16 @@ struct mlt_sched_thread {
 	__u64 switches_involuntary; /* same meaning as task_struct.nivcsw */
 	__u64 wakeups;              /* sleeps that ended in a wakeup and a run */
 	__u64 migrations;           /* same meaning as se.nr_migrations */
+	/* Cold: who the thread is. */
+	__u32 tid;                  /* 0: the slot is free */
+	__u32 tgid;
+	char comm[MLT_COMM_LEN];
+	__u64 start_ns;             /* task start_time (CLOCK_MONOTONIC); 0 if seeded from /proc */
+	__u64 reserved;
+	/* One line each per update. */
 	__u64 runq_hist[MLT_HIST_SLOTS];   /* each wait for a CPU */
 	__u64 offcpu_hist[MLT_HIST_SLOTS]; /* each sleep, woken to runnable */
-	/* Kernel-side bookkeeping; user space only reads `phase`. */
-	__u64 off_since;            /* end of the last run, run-queue clock; 0 = unknown */
-	__u64 seen_sum_exec;
-	__u64 seen_run_delay;
-	__u64 seen_pcount;
-	__u64 seen_nvcsw;
-	__u64 seen_nivcsw;
-	__u64 seen_migrations;
-	__u32 phase;
-	__u32 flags;
-};
+} __attribute__((aligned(64)));
 
 /* Value of the `neighbours` map, keyed by tgid of a task outside the target
  * that took the CPU from a preempted target thread. */

@@ -1,33 +1,67 @@
 // No BPF program or link outlives mltrace, even when it is killed with -9:
 // links are owned by its file descriptors and nothing is pinned.
+import { readdirSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { expect, it } from "vitest";
 import { describeEbpf } from "../helpers/ebpf.js";
-import { bpfLinkCount, loadedProgramNames, mltrace, waitFor } from "../helpers/mltrace.js";
+import { mltrace, waitFor } from "../helpers/mltrace.js";
 
-const ours = () => loadedProgramNames().filter((name) => name.startsWith("mlt_"));
+/** Program and link ids the process holds, from its fds' fdinfo. */
+function heldBy(pid: number): { programs: Set<number>; links: Set<number> } {
+  const programs = new Set<number>();
+  const links = new Set<number>();
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8");
+    } catch {
+      continue;
+    }
+    const link = /^link_id:\s*(\d+)/m.exec(info);
+    const prog = /^prog_id:\s*(\d+)/m.exec(info);
+    if (link) links.add(Number(link[1]));
+    else if (prog) programs.add(Number(prog[1]));
+  }
+  return { programs, links };
+}
+
+/** What bpftool sees loaded in the kernel, by id. */
+function inKernel(what: "prog" | "link"): Map<number, string> {
+  const out = spawnSync("bpftool", ["-j", what, "show"], { encoding: "utf8" });
+  if (out.status !== 0) throw new Error(`bpftool ${what} show failed: ${out.stderr}`);
+  return new Map((JSON.parse(out.stdout) as { id: number; name?: string; tp_name?: string }[]).map((e) => [e.id, e.name ?? e.tp_name ?? ""]));
+}
 
 describeEbpf("teardown", () => {
-  for (const [how, signal] of [
-    ["kill -9", "SIGKILL"],
-    ["SIGTERM", "SIGTERM"],
-  ] as const) {
-    it(`${how} of mltrace mid-trace leaves no program or link attached`, async () => {
-      const before = { programs: ours().length, links: bpfLinkCount() };
-      expect(before.programs).toBe(0);
+  for (const signal of ["SIGKILL", "SIGTERM"] as const) {
+    it(`${signal} to mltrace mid-trace leaves none of its programs or links attached`, async () => {
       const sleeper = spawnSync("sh", ["-c", "sleep 60 >/dev/null 2>&1 & echo $!"], { encoding: "utf8" });
       const target = Number(sleeper.stdout.trim());
       try {
         const run = mltrace(["stat", "--pid", String(target)]);
         await waitFor("mltrace to attach", () => run.stderr().includes("tracing PID"));
-        const during = { programs: ours().length, links: bpfLinkCount() };
-        expect(during.programs).toBe(5);
-        expect(during.links).toBe(before.links + 5);
+        const held = heldBy(run.child.pid!);
+        const programs = inKernel("prog");
+        const links = inKernel("link");
+        // bpftool sees what mltrace holds: our 5 programs, each through a link.
+        expect([...held.programs].map((id) => programs.get(id)).sort()).toEqual(
+          ["mlt_exec_btf", "mlt_exit_btf", "mlt_fork_btf", "mlt_rename_btf", "mlt_switch_btf"],
+        );
+        expect(held.links.size).toBe(5);
+        for (const id of held.links) expect(links.has(id)).toBe(true);
 
         run.child.kill(signal);
         await run.exited;
         // The kernel frees programs asynchronously once the last fd closes.
-        await waitFor("programs to be released", () => ours().length === 0 && bpfLinkCount() === before.links, 5000);
+        await waitFor(
+          "programs and links to be released",
+          () => {
+            const p = inKernel("prog");
+            const l = inKernel("link");
+            return [...held.programs].every((id) => !p.has(id)) && [...held.links].every((id) => !l.has(id));
+          },
+          5000,
+        );
         if (signal === "SIGTERM") expect(run.stdout()).toContain("mltrace stat for");
       } finally {
         process.kill(target, "SIGKILL");

@@ -38,16 +38,3 @@ export async function waitFor(what: string, check: () => boolean, ms = 15_000): 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-
-/** Names of BPF programs currently loaded in the kernel (bpftool, not us). */
-export function loadedProgramNames(): string[] {
-  const out = spawnSync("bpftool", ["-j", "prog", "show"], { encoding: "utf8" });
-  if (out.status !== 0) throw new Error(`bpftool prog show failed: ${out.stderr}`);
-  return (JSON.parse(out.stdout) as { name?: string }[]).map((p) => p.name ?? "");
-}
-
-export function bpfLinkCount(): number {
-  const out = spawnSync("bpftool", ["-j", "link", "show"], { encoding: "utf8" });
-  if (out.status !== 0) throw new Error(`bpftool link show failed: ${out.stderr}`);
-  return (JSON.parse(out.stdout) as unknown[]).length;
-}
