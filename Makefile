@@ -18,7 +18,7 @@ build/bpf/vmlinux.h:
 	@mkdir -p $(@D)
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-build/bpf/%.bpf.o: probes/%.bpf.c probes/%.h probes/core_fixes.bpf.h build/bpf/vmlinux.h
+build/bpf/%.bpf.o: probes/%.bpf.c probes/%.h $(wildcard probes/*.bpf.h) probes/sched.h build/bpf/vmlinux.h
 	clang -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Ibuild/bpf -Iprobes -c $< -o $@
 
 build/Makefile: binding.gyp

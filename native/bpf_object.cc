@@ -1,7 +1,9 @@
 #include "bpf_object.h"
 
 #include <bpf/bpf.h>
+#include <linux/perf_event.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +21,7 @@ Napi::Function BpfObject::Define(Napi::Env env) {
                          InstanceMethod("setAutoload", &BpfObject::SetAutoload),
                          InstanceMethod("load", &BpfObject::Load),
                          InstanceMethod("attach", &BpfObject::Attach),
+                         InstanceMethod("attachPerfEvent", &BpfObject::AttachPerfEvent),
                          InstanceMethod("mapInfo", &BpfObject::MapInfo),
                          InstanceMethod("reuseMap", &BpfObject::ReuseMap),
                          InstanceMethod("mapUpdate", &BpfObject::MapUpdate),
@@ -121,6 +124,30 @@ void BpfObject::Attach(const Napi::CallbackInfo& info) {
   struct bpf_link* link = bpf_program__attach(prog);
   long err = libbpf_get_error(link);
   if (err) throw BpfError(info.Env(), "attach program " + name, static_cast<int>(err));
+  links_.push_back(link);
+}
+
+// attachPerfEvent(name, type, config, cpu): runs the program on every
+// occurrence of a perf event (e.g. PERF_COUNT_SW_PAGE_FAULTS_MAJ) on one CPU,
+// for every task. The link owns the event's fd, like any other link.
+void BpfObject::AttachPerfEvent(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* prog = FindProgram(info.Env(), name);
+  struct perf_event_attr attr = {};
+  attr.size = sizeof(attr);
+  attr.type = info[1].As<Napi::Number>().Uint32Value();
+  attr.config = info[2].As<Napi::Number>().Int64Value();
+  attr.sample_period = 1;
+  attr.disabled = 1;  // enabled by libbpf once the program is set
+  int cpu = info[3].As<Napi::Number>().Int32Value();
+  int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+  if (fd < 0) throw BpfError(info.Env(), "open perf event for " + name + " on CPU " + std::to_string(cpu), errno);
+  struct bpf_link* link = bpf_program__attach_perf_event(prog, fd);
+  long err = libbpf_get_error(link);
+  if (err) {
+    close(fd);
+    throw BpfError(info.Env(), "attach program " + name + " to a perf event", static_cast<int>(err));
+  }
   links_.push_back(link);
 }
 

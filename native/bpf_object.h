@@ -24,6 +24,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   void SetAutoload(const Napi::CallbackInfo& info);
   void Load(const Napi::CallbackInfo& info);
   void Attach(const Napi::CallbackInfo& info);
+  void AttachPerfEvent(const Napi::CallbackInfo& info);
   Napi::Value MapInfo(const Napi::CallbackInfo& info);
   void ReuseMap(const Napi::CallbackInfo& info);
   void MapUpdate(const Napi::CallbackInfo& info);

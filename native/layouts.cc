@@ -4,6 +4,7 @@
 
 #include <cstddef>
 
+#include "../probes/faults.h"
 #include "../probes/sched.h"
 
 namespace mltrace {
@@ -33,6 +34,8 @@ static Napi::Object SchedThread(Napi::Env env) {
   FIELD(f, T, switches_involuntary);
   FIELD(f, T, wakeups);
   FIELD(f, T, migrations);
+  FIELD(f, T, faults_minor);
+  FIELD(f, T, faults_major);
   FIELD(f, T, runq_hist);
   FIELD(f, T, offcpu_hist);
   FIELD(f, T, off_since);
@@ -87,14 +90,34 @@ static Napi::Object SchedConstants(Napi::Env env) {
   return c;
 }
 
+static Napi::Object FaultThread(Napi::Env env) {
+  using T = struct mlt_fault_thread;
+  Napi::Object f = Napi::Object::New(env);
+  FIELD(f, T, exceptions_user);
+  FIELD(f, T, exceptions_kernel);
+  FIELD(f, T, major_file);
+  FIELD(f, T, major_anon);
+  FIELD(f, T, major_unclassified);
+  FIELD(f, T, major_user);
+  FIELD(f, T, major_kernel);
+  FIELD(f, T, major_latency_hist);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("size", static_cast<uint32_t>(sizeof(T)));
+  out.Set("fields", f);
+  return out;
+}
+
 Napi::Object Layouts(Napi::Env env) {
   Napi::Object sched = Napi::Object::New(env);
   sched.Set("thread", SchedThread(env));
   sched.Set("neighbour", Neighbour(env));
   sched.Set("procEvent", ProcEvent(env));
   sched.Set("constants", SchedConstants(env));
+  Napi::Object faults = Napi::Object::New(env);
+  faults.Set("thread", FaultThread(env));
   Napi::Object out = Napi::Object::New(env);
   out.Set("sched", sched);
+  out.Set("faults", faults);
   return out;
 }
 

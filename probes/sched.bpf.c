@@ -19,6 +19,7 @@
 #include <bpf/bpf_core_read.h>
 #include "sched.h"
 #include "core_fixes.bpf.h"
+#include "hist.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -117,51 +118,6 @@ static __always_inline void count_drop(__u32 which)
 		(*v)++;
 }
 
-/* ns / 1000 without a divide on the hot path (a 64-bit div is tens of
- * cycles): exact for every ns below 2^32, by the usual multiply-and-shift
- * with m = ceil(2^38 / 1000). */
-static __always_inline __u64 ns_to_us(__u64 ns)
-{
-	if (ns < (1ULL << 32))
-		return (ns * 274877907ULL) >> 38;
-	return ns / 1000;
-}
-
-/* 1 when x > limit, else 0, without a branch: the sign of limit - x
- * (x and limit stay far below 2^63). */
-#define ABOVE(x, limit) (((__u64)(limit) - (x)) >> 63)
-
-/*
- * Index of the log2-microsecond slot for a duration (see sched.h):
- * floor(log2(us)) + 1, or 0 below 1 us. Branch-free, because wait and sleep
- * lengths vary from one switch to the next and mispredicted branches would
- * cost more than this arithmetic.
- */
-static __always_inline __u32 hist_slot(__u64 ns)
-{
-	__u64 us = ns_to_us(ns);
-	__u64 shift, slot;
-
-	if (us >= (1ULL << 31))
-		return MLT_HIST_SLOTS - 1;
-	shift = ABOVE(us, 0xffff) << 4;
-	us >>= shift;
-	slot = shift;
-	shift = ABOVE(us, 0xff) << 3;
-	us >>= shift;
-	slot += shift;
-	shift = ABOVE(us, 0xf) << 2;
-	us >>= shift;
-	slot += shift;
-	shift = ABOVE(us, 0x3) << 1;
-	us >>= shift;
-	slot += shift;
-	shift = ABOVE(us, 0x1);
-	us >>= shift;
-	slot += shift;
-	return (__u32)(slot + us); /* us is now 0 or 1 */
-}
-
 /* Start counting from the task's own counters as they are now. */
 static __always_inline void take_baseline(bool btf, struct mlt_sched_thread *t, struct task_struct *task)
 {
@@ -171,6 +127,8 @@ static __always_inline void take_baseline(bool btf, struct mlt_sched_thread *t, 
 	t->seen_nvcsw = TASK_FIELD(btf, task, nvcsw);
 	t->seen_nivcsw = TASK_FIELD(btf, task, nivcsw);
 	t->seen_migrations = TASK_FIELD(btf, task, se.nr_migrations);
+	t->seen_min_flt = TASK_FIELD(btf, task, min_flt);
+	t->seen_maj_flt = TASK_FIELD(btf, task, maj_flt);
 	t->flags |= MLT_THREAD_BASELINE;
 }
 
@@ -217,6 +175,8 @@ static __always_inline bool account_run(bool btf, bool preempt, struct mlt_sched
 		__u64 nv = TASK_FIELD(btf, prev, nvcsw);
 		__u64 niv = TASK_FIELD(btf, prev, nivcsw);
 		__u64 migrations = TASK_FIELD(btf, prev, se.nr_migrations);
+		__u64 min_flt = TASK_FIELD(btf, prev, min_flt);
+		__u64 maj_flt = TASK_FIELD(btf, prev, maj_flt);
 		__u64 ran = sum_exec - t->seen_sum_exec;
 		__u64 waited = run_delay - t->seen_run_delay;
 
@@ -226,6 +186,8 @@ static __always_inline bool account_run(bool btf, bool preempt, struct mlt_sched
 		t->switches_voluntary += nv - t->seen_nvcsw;
 		t->switches_involuntary += niv - t->seen_nivcsw;
 		t->migrations += migrations - t->seen_migrations;
+		t->faults_minor += min_flt - t->seen_min_flt;
+		t->faults_major += maj_flt - t->seen_maj_flt;
 
 		if (pcount != t->seen_pcount) {
 			/* sched_info_arrive() stamped this run: its wait and
@@ -261,6 +223,8 @@ static __always_inline bool account_run(bool btf, bool preempt, struct mlt_sched
 		t->seen_nvcsw = nv;
 		t->seen_nivcsw = niv;
 		t->seen_migrations = migrations;
+		t->seen_min_flt = min_flt;
+		t->seen_maj_flt = maj_flt;
 	} else {
 		/* Seeded at attach and first seen now: this run began before
 		 * we looked, so only the switch itself is counted, classified

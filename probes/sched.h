@@ -40,7 +40,8 @@ enum mlt_phase {
  * Totals are the kernel's own accounting, taken as deltas at each switch:
  * on-CPU is se.sum_exec_runtime (what getrusage reports), run-queue wait is
  * sched_info.run_delay (/proc/PID/schedstat), switches are nvcsw/nivcsw,
- * migrations se.nr_migrations. What the kernel does not keep (the split of
+ * migrations se.nr_migrations, page faults min_flt/maj_flt (the faults
+ * family adds what needs a hook per fault: see faults.h). What the kernel does not keep (the split of
  * off-CPU time into sleeping and blocked, the histograms) is derived from
  * sched_info.last_arrival, on the clock run_delay is kept with.
  *
@@ -56,6 +57,8 @@ struct mlt_sched_thread {
 	__u64 seen_nvcsw;
 	__u64 seen_nivcsw;
 	__u64 seen_migrations;
+	__u64 seen_min_flt;
+	__u64 seen_maj_flt;
 	__u64 off_since;            /* end of the last run, run-queue clock; 0 = unknown */
 	__u32 phase;                /* enum mlt_phase */
 	__u32 flags;
@@ -67,6 +70,8 @@ struct mlt_sched_thread {
 	__u64 switches_involuntary; /* same meaning as task_struct.nivcsw */
 	__u64 wakeups;              /* sleeps that ended in a wakeup and a run */
 	__u64 migrations;           /* same meaning as se.nr_migrations */
+	__u64 faults_minor;         /* task_struct.min_flt (getrusage ru_minflt) */
+	__u64 faults_major;         /* task_struct.maj_flt (getrusage ru_majflt) */
 	/* Cold: who the thread is. */
 	__u32 tid;                  /* 0: the slot is free */
 	__u32 tgid;

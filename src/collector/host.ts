@@ -12,16 +12,21 @@ export function numaNodes(): number {
 }
 
 /** CPUs online, from the kernel's own list ("0-3,8-11"). */
-export function onlineCpus(): number {
+export function onlineCpuList(): number[] {
+  let list: string;
   try {
-    const list = readFileSync("/sys/devices/system/cpu/online", "utf8").trim();
-    return list.split(",").reduce((n, range) => {
-      const [a, b] = range.split("-").map(Number);
-      return n + (b === undefined ? 1 : b - a! + 1);
-    }, 0);
+    list = readFileSync("/sys/devices/system/cpu/online", "utf8").trim();
   } catch {
-    return 1;
+    return [0];
   }
+  return list.split(",").flatMap((range) => {
+    const [a, b] = range.split("-").map(Number);
+    return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
+  });
+}
+
+export function onlineCpus(): number {
+  return onlineCpuList().length;
 }
 
 /** A hardware PMU registers itself with perf as an event source with cpu-cycles. */

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { native, type NativeBpfObject } from "../native/addon.js";
 import { structDecoder, sumPerCpu } from "./decode.js";
 import { loadFamily, type AttachMode, type LoadOptions } from "./family.js";
-import type { DropCounts, NeighbourSample, ThreadSample } from "../model/sample.js";
+import type { DropCounts, NeighbourSample } from "../model/sample.js";
 
 const BPF_ANY = 0;
 
@@ -30,6 +30,8 @@ const threadSpec = {
   switches_involuntary: "u64",
   wakeups: "u64",
   migrations: "u64",
+  faults_minor: "u64",
+  faults_major: "u64",
   runq_hist: "u64[]",
   offcpu_hist: "u64[]",
   phase: "u32",
@@ -113,7 +115,7 @@ export class SchedProbes {
   }
 
   /** Every traced thread's counters, read through the mmap()ed records. */
-  readThreads(): (ThreadSample & { slot: number })[] {
+  readThreads() {
     const all = this.object.mapSnapshot("records");
     const tidOffset = this.layouts.thread.fields.tid![0];
     const out = [];
@@ -125,9 +127,14 @@ export class SchedProbes {
     return out;
   }
 
-  /** Frees a dead thread's slot once user space holds its final counters. */
-  forgetThread(slot: number): void {
+  /**
+   * Frees a dead thread's slot once user space holds its final counters.
+   * `clearOthers` zeroes other families' records of that slot first, so the
+   * next thread to get it starts from zero everywhere.
+   */
+  forgetThread(slot: number, clearOthers: (slot: number) => void = () => {}): void {
     this.object.mapUpdate("records", u32Key(slot), Buffer.alloc(this.threadDecoder.size), BPF_ANY);
+    clearOthers(slot);
     this.object.queuePush("free_slots", u32Key(slot));
   }
 

@@ -10,6 +10,7 @@ import { launchGated, resolveCommand } from "./launch.js";
 import { checkPrivileges } from "./privileges.js";
 import { listThreads, processTree, readCmdline, readProcStat } from "./proc.js";
 import { SchedProbes } from "./sched-probes.js";
+import { FaultProbes, type FaultRecord } from "./faults-probes.js";
 
 export type TargetSpec = { pid: number } | { argv: string[] };
 
@@ -25,6 +26,17 @@ export interface SessionOptions {
 
 const monotonicNs = () => Number(process.hrtime.bigint());
 
+const NO_FAULT_DETAIL: FaultRecord = {
+  exceptions_user: 0,
+  exceptions_kernel: 0,
+  major_file: 0,
+  major_anon: 0,
+  major_unclassified: 0,
+  major_user: 0,
+  major_kernel: 0,
+  major_latency_hist: [],
+};
+
 // After the target ends, its threads' final switch-outs may still be on their
 // way (exit_notify() wakes the parent before do_task_dead()).
 const SETTLE_POLL_MS = 10;
@@ -36,6 +48,8 @@ export class TraceSession {
   /** Settles when the root process of the target exits. */
   readonly ended: Promise<TargetEnd>;
   private readonly probes: SchedProbes;
+  /** Optional families: tracing goes on without one the kernel refuses. */
+  private readonly faults?: FaultProbes;
   private readonly processes = new Map<number, ProcessSample>();
   private readonly finished = new Map<string, ThreadSample>();
   private readonly child?: ChildProcess;
@@ -57,6 +71,11 @@ export class TraceSession {
     });
     this.probes = new SchedProbes();
     try {
+      try {
+        this.faults = new FaultProbes(this.probes.bpfObject);
+      } catch (err) {
+        options.warn?.(`page-fault details unavailable (${(err as Error).message}); fault totals still counted`);
+      }
       this.probes.onProcessEvents(
         (event) => this.onProcessEvent(event),
         (message) => options.warn?.(message),
@@ -95,7 +114,7 @@ export class TraceSession {
   }
 
   get attachModes(): Record<string, string> {
-    return this.probes.modes;
+    return { ...this.probes.modes, ...this.faults?.modes };
   }
 
   /**
@@ -142,13 +161,15 @@ export class TraceSession {
   /** Reads every map once; dead threads move from the kernel to here. */
   sample(): Sample {
     const time_ns = monotonicNs();
+    const faultsOf = this.faults?.readAll() ?? (() => NO_FAULT_DETAIL);
     const live: ThreadSample[] = [];
-    for (const { slot, ...t } of this.probes.readThreads()) {
-      if (t.exited) {
-        this.finished.set(threadKey(t), t);
-        this.probes.forgetThread(slot);
+    for (const { slot, phase: _phase, tgid: _tgid, ...t } of this.probes.readThreads()) {
+      const thread = { ...t, ...faultsOf(slot) };
+      if (thread.exited) {
+        this.finished.set(threadKey(thread), thread);
+        this.probes.forgetThread(slot, (s) => this.faults?.clear(s));
       } else {
-        live.push(t);
+        live.push(thread);
       }
     }
     return {
@@ -157,6 +178,7 @@ export class TraceSession {
       processes: [...this.processes.values()].map((p) => ({ ...p })),
       neighbours: this.probes.readNeighbours(),
       drops: this.probes.readDrops(),
+      families: ["sched", ...(this.faults ? ["faults"] : [])],
     };
   }
 
@@ -175,6 +197,7 @@ export class TraceSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.faults?.close();
     this.probes?.close();
   }
 }

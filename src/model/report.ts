@@ -2,7 +2,17 @@
 // so live tracing and replay run exactly this code. `prev` null means
 // "since the session began".
 import { addSlots, percentiles, subtractSlots, toBuckets } from "./histogram.js";
-import { schedCounterNames, threadKey, type DropCounts, type Sample, type SchedCounters, type ThreadSample } from "./sample.js";
+import {
+  histogramNames,
+  schedCounterNames,
+  threadCounterNames,
+  threadKey,
+  type DropCounts,
+  type Sample,
+  type SchedCounters,
+  type ThreadCounters,
+  type ThreadSample,
+} from "./sample.js";
 
 export interface HostInfo {
   hostname: string;
@@ -30,9 +40,12 @@ export interface ReportContext {
   started_ns: number;
 }
 
-type Counters = SchedCounters;
+type Counters = ThreadCounters;
 
-export interface ProcessStats extends Counters {
+/** Process and thread rows carry the scheduler counters and the fault totals. */
+type RowCounters = SchedCounters & { faults_minor: number; faults_major: number };
+
+export interface ProcessStats extends RowCounters {
   pid: number;
   ppid: number;
   comm: string;
@@ -42,7 +55,7 @@ export interface ProcessStats extends Counters {
   threads: number;
 }
 
-export interface ThreadStats extends Counters {
+export interface ThreadStats extends RowCounters {
   tid: number;
   pid: number;
   comm: string;
@@ -54,12 +67,26 @@ export interface Report {
   target: TargetInfo & { processes: number; threads: number };
   duration_s: number;
   elapsed_s: number;
-  sched: Counters & {
+  sched: SchedCounters & {
     runq_latency_hist: { le_us: number; count: number }[];
     offcpu_hist: { le_us: number; count: number }[];
     preempted_by: { comm: string; pid: number; count: number }[];
     runq_latency_us: { p50: number; p90: number; p99: number };
     offcpu_us: { p50: number; p90: number; p99: number };
+  };
+  faults: {
+    available: boolean;
+    minor: number;
+    major: number;
+    major_file: number;
+    major_anon: number;
+    major_unclassified: number;
+    major_user: number;
+    major_kernel: number;
+    exceptions_user: number;
+    exceptions_kernel: number;
+    major_latency_hist: { le_us: number; count: number }[];
+    major_latency_us: { p50: number; p90: number; p99: number };
   };
   processes: ProcessStats[];
   threads: ThreadStats[];
@@ -69,17 +96,28 @@ export interface Report {
 }
 
 function zeroCounters(): Counters {
-  return Object.fromEntries(schedCounterNames.map((n) => [n, 0])) as unknown as Counters;
+  return Object.fromEntries(threadCounterNames.map((n) => [n, 0])) as unknown as Counters;
 }
 
 function addCounters(into: Counters, from: Counters): void {
-  for (const name of schedCounterNames) into[name] += from[name];
+  for (const name of threadCounterNames) into[name] += from[name];
 }
 
 function diffCounters(cur: Counters, prev: Counters | undefined): Counters {
   const out = zeroCounters();
-  for (const name of schedCounterNames) out[name] = cur[name] - (prev?.[name] ?? 0);
+  for (const name of threadCounterNames) out[name] = cur[name] - (prev?.[name] ?? 0);
   return out;
+}
+
+function pick<K extends keyof Counters>(c: Counters, names: readonly K[]): Pick<Counters, K> {
+  return Object.fromEntries(names.map((n) => [n, c[n]])) as Pick<Counters, K>;
+}
+
+const rowCounterNames = [...schedCounterNames, "faults_minor", "faults_major"] as const;
+
+/** The counters a process or thread row shows. */
+function rowCounters(c: Counters): RowCounters {
+  return pick(c, rowCounterNames);
 }
 
 /** wait(2) status → shell-style code or signal. */
@@ -96,24 +134,19 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
   // to say about this interval.
   const prevExited = new Set(prev?.processes.filter((p) => p.exited).map((p) => p.pid));
   const liveThreads = cur.threads.filter((t) => !prevThreads.get(threadKey(t))?.exited);
-  const threadDeltas: (ThreadSample & Counters)[] = liveThreads.map((t) => {
+  const threadDeltas: ThreadSample[] = liveThreads.map((t) => {
     const before = prevThreads.get(threadKey(t));
-    return {
-      ...t,
-      ...diffCounters(t, before),
-      runq_hist: subtractSlots(t.runq_hist, before?.runq_hist),
-      offcpu_hist: subtractSlots(t.offcpu_hist, before?.offcpu_hist),
-    };
+    const delta = { ...t, ...diffCounters(t, before) };
+    for (const h of histogramNames) delta[h] = subtractSlots(t[h], before?.[h]);
+    return delta;
   });
 
   const totals = zeroCounters();
-  const runqSlots: number[] = [];
-  const offcpuSlots: number[] = [];
+  const slots = Object.fromEntries(histogramNames.map((h) => [h, [] as number[]])) as Record<(typeof histogramNames)[number], number[]>;
   const perProcess = new Map<number, { counters: Counters; threads: number }>();
   for (const t of threadDeltas) {
     addCounters(totals, t);
-    addSlots(runqSlots, t.runq_hist);
-    addSlots(offcpuSlots, t.offcpu_hist);
+    for (const h of histogramNames) addSlots(slots[h], t[h]);
     const entry = perProcess.get(t.pid) ?? { counters: zeroCounters(), threads: 0 };
     addCounters(entry.counters, t);
     entry.threads++;
@@ -129,12 +162,12 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
       exited: p.exited,
       ...(p.exit_status === undefined ? {} : decodeWaitStatus(p.exit_status)),
       threads: entry?.threads ?? 0,
-      ...(entry?.counters ?? zeroCounters()),
+      ...rowCounters(entry?.counters ?? zeroCounters()),
     };
   });
 
   const threads: ThreadStats[] = threadDeltas
-    .map((t) => ({ tid: t.tid, pid: t.pid, comm: t.comm, exited: t.exited, ...diffCounters(t, undefined) }))
+    .map((t) => ({ tid: t.tid, pid: t.pid, comm: t.comm, exited: t.exited, ...rowCounters(t) }))
     .sort((a, b) => a.pid - b.pid || a.tid - b.tid);
 
   const prevNeighbours = new Map(prev?.neighbours.map((n) => [n.pid, n.count]));
@@ -163,12 +196,26 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
     duration_s: (cur.time_ns - (prev?.time_ns ?? ctx.started_ns)) / 1e9,
     elapsed_s: (cur.time_ns - ctx.started_ns) / 1e9,
     sched: {
-      ...totals,
-      runq_latency_hist: toBuckets(runqSlots),
-      offcpu_hist: toBuckets(offcpuSlots),
+      ...pick(totals, schedCounterNames),
+      runq_latency_hist: toBuckets(slots.runq_hist),
+      offcpu_hist: toBuckets(slots.offcpu_hist),
       preempted_by,
-      runq_latency_us: percentiles(runqSlots),
-      offcpu_us: percentiles(offcpuSlots),
+      runq_latency_us: percentiles(slots.runq_hist),
+      offcpu_us: percentiles(slots.offcpu_hist),
+    },
+    faults: {
+      available: cur.families.includes("faults"),
+      minor: totals.faults_minor,
+      major: totals.faults_major,
+      major_file: totals.major_file,
+      major_anon: totals.major_anon,
+      major_unclassified: totals.major_unclassified,
+      major_user: totals.major_user,
+      major_kernel: totals.major_kernel,
+      exceptions_user: totals.exceptions_user,
+      exceptions_kernel: totals.exceptions_kernel,
+      major_latency_hist: toBuckets(slots.major_latency_hist),
+      major_latency_us: percentiles(slots.major_latency_hist),
     },
     processes,
     threads,

@@ -23,7 +23,41 @@ export const schedCounterNames: readonly (keyof SchedCounters)[] = [
   "migrations",
 ];
 
-export interface ThreadSample extends SchedCounters {
+/** Page faults: totals from the task's own counters (sched family), the
+ * rest from the faults family (zeros where it is not loaded). */
+export interface FaultCounters {
+  faults_minor: number;
+  faults_major: number;
+  exceptions_user: number;
+  exceptions_kernel: number;
+  major_file: number;
+  major_anon: number;
+  major_unclassified: number;
+  major_user: number;
+  major_kernel: number;
+}
+
+export const faultCounterNames: readonly (keyof FaultCounters)[] = [
+  "faults_minor",
+  "faults_major",
+  "exceptions_user",
+  "exceptions_kernel",
+  "major_file",
+  "major_anon",
+  "major_unclassified",
+  "major_user",
+  "major_kernel",
+];
+
+/** Every cumulative per-thread counter, summed per process and target. */
+export type ThreadCounters = SchedCounters & FaultCounters;
+export const threadCounterNames: readonly (keyof ThreadCounters)[] = [...schedCounterNames, ...faultCounterNames];
+
+/** Per-thread log2-microsecond histograms (probes/sched.h slots). */
+export const histogramNames = ["runq_hist", "offcpu_hist", "major_latency_hist"] as const;
+export type HistogramName = (typeof histogramNames)[number];
+
+export interface ThreadSample extends ThreadCounters {
   tid: number;
   /** tgid: the process the thread belongs to */
   pid: number;
@@ -34,6 +68,7 @@ export interface ThreadSample extends SchedCounters {
   /** log2-microsecond slots (probes/sched.h) */
   runq_hist: number[];
   offcpu_hist: number[];
+  major_latency_hist: number[];
 }
 
 export interface ProcessSample {
@@ -66,6 +101,8 @@ export interface Sample {
   processes: ProcessSample[];
   neighbours: NeighbourSample[];
   drops: DropCounts;
+  /** probe families that were loaded (the others' counters are zeros) */
+  families: string[];
 }
 
 /** Identifies a thread across samples even when its tid is reused. */

@@ -47,6 +47,7 @@ export interface NativeBpfObject {
   setAutoload(name: string, on: boolean): void;
   load(): void;
   attach(name: string): void;
+  attachPerfEvent(name: string, type: number, config: number, cpu: number): void;
   mapInfo(name: string): MapInfo;
   reuseMap(name: string, other: NativeBpfObject, otherName: string): void;
   mapUpdate(name: string, key: Uint8Array, value: Uint8Array, flags: number): void;
@@ -81,6 +82,7 @@ export interface NativeAddon {
       procEvent: StructLayout;
       constants: Record<string, number>;
     };
+    faults: { thread: StructLayout };
   };
 }
 

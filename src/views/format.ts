@@ -47,7 +47,9 @@ export function table(rows: string[][], rightAligned: Set<number> = new Set()): 
 export function histogramLines(buckets: { le_us: number; count: number }[], width = 32): string[] {
   const max = Math.max(0, ...buckets.map((b) => b.count));
   if (max === 0) return ["    (none)"];
-  const rows = buckets.map((b, i) => {
+  const first = buckets.findIndex((b) => b.count > 0);
+  const rows = buckets.slice(first).map((b, j) => {
+    const i = first + j;
     const low = i === 0 ? 0 : buckets[i - 1]!.le_us;
     const bar = "*".repeat(Math.round((b.count / max) * width));
     return [`${micros(low)} .. ${micros(b.le_us)}`, count(b.count), `|${bar.padEnd(width)}|`];

@@ -45,10 +45,12 @@ export function statText(r: Report): string {
     ` Off-CPU sleeps: p50 ${micros(s.offcpu_us.p50)}, p90 ${micros(s.offcpu_us.p90)}, p99 ${micros(s.offcpu_us.p99)}`,
     ...histogramLines(s.offcpu_hist),
     ``,
+    ...faultLines(r),
+    ``,
     ` Processes:`,
     ...table(
       [
-        ["   PID", "PPID", "COMM", "THR", "ON-CPU", "RUNQ", "SLEEP", "BLOCKED", "VCSW", "IVCSW", "STATUS"],
+        ["   PID", "PPID", "COMM", "THR", "ON-CPU", "RUNQ", "SLEEP", "BLOCKED", "VCSW", "IVCSW", "MINFLT", "MAJFLT", "STATUS"],
         ...r.processes.map((p) => [
           `   ${p.pid}`,
           String(p.ppid),
@@ -60,10 +62,12 @@ export function statText(r: Report): string {
           duration(p.iowait_ns),
           count(p.switches_voluntary),
           count(p.switches_involuntary),
+          count(p.faults_minor),
+          count(p.faults_major),
           p.exit_signal !== undefined ? `signal ${p.exit_signal}` : p.exit_code !== undefined ? `exit ${p.exit_code}` : p.exited ? "exited" : "running",
         ]),
       ],
-      new Set([0, 1, 3, 4, 5, 6, 7, 8, 9]),
+      new Set([0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
     ),
   );
   lines.push(``, ` Preempted by (tasks outside the target that took a CPU from it):`);
@@ -71,6 +75,22 @@ export function statText(r: Report): string {
   else lines.push(...table(s.preempted_by.map((n) => [`    ${n.pid}`, n.comm, `${count(n.count)} times`]), new Set([0, 2])));
   lines.push(``, lostLine(r), ``);
   return lines.join("\n");
+}
+
+function faultLines(r: Report): string[] {
+  const f = r.faults;
+  const lines = [` Page faults: ${count(f.minor)} minor (${perSecond(f.minor, r.duration_s)}), ${count(f.major)} major (${perSecond(f.major, r.duration_s)})`];
+  if (!f.available) return [...lines, "    (per-fault details unavailable on this kernel: see `mltrace doctor`)"];
+  lines.push(
+    `    fault exceptions: ${count(f.exceptions_user)} in user mode, ${count(f.exceptions_kernel)} in kernel mode`,
+    `    major faults: ${count(f.major_file)} file-backed (mmap'd data, code), ${count(f.major_anon)} anonymous (swap)` +
+      (f.major_unclassified ? `, ${count(f.major_unclassified)} unclassified` : ""),
+  );
+  if (f.major > 0) {
+    lines.push(`    major fault latency: p50 ${micros(f.major_latency_us.p50)}, p90 ${micros(f.major_latency_us.p90)}, p99 ${micros(f.major_latency_us.p99)}`);
+    lines.push(...histogramLines(f.major_latency_hist));
+  }
+  return lines;
 }
 
 function lostLine(r: Report): string {
@@ -95,6 +115,8 @@ export function intervalLine(r: Report): string {
     `vcsw ${perSecond(s.switches_voluntary, r.duration_s)}`,
     `ivcsw ${perSecond(s.switches_involuntary, r.duration_s)}`,
     `runq p99 ${micros(s.runq_latency_us.p99)}`,
+    `minflt ${perSecond(r.faults.minor, r.duration_s)}`,
+    `majflt ${perSecond(r.faults.major, r.duration_s)}`,
     `procs ${r.processes.length}`,
     r.lost_events ? `LOST ${count(r.lost_events)}` : "",
   ]

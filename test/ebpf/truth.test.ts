@@ -50,7 +50,9 @@ for (const mode of ["tp_btf", "raw_tp"] as const) {
       expect(run.stderr).toBe("");
       expect(run.status).toBe(0);
       const report = JSON.parse(run.stdout);
-      expect(Object.values(report.host.attach_modes)).toEqual(Array(5).fill(mode));
+      const tracepointModes = Object.entries(report.host.attach_modes).filter(([name]) => name !== "major_fault");
+      expect(tracepointModes.length).toBeGreaterThanOrEqual(5);
+      for (const [name, used] of tracepointModes) expect(used, name).toBe(mode);
 
       const truth = readRusage(results);
       const figures = truth.map((t) => {

@@ -20,8 +20,18 @@ function thread(tid: number, pid: number, over: Partial<ThreadSample> = {}): Thr
     switches_involuntary: 0,
     wakeups: 0,
     migrations: 0,
+    faults_minor: 0,
+    faults_major: 0,
+    exceptions_user: 0,
+    exceptions_kernel: 0,
+    major_file: 0,
+    major_anon: 0,
+    major_unclassified: 0,
+    major_user: 0,
+    major_kernel: 0,
     runq_hist: Array(SLOTS).fill(0),
     offcpu_hist: Array(SLOTS).fill(0),
+    major_latency_hist: Array(SLOTS).fill(0),
     ...over,
   };
 }
@@ -39,6 +49,7 @@ function sample(time_ns: number, threads: ThreadSample[], exitedWorker = false):
       { pid: 8, comm: "cron", count: 2 },
     ],
     drops: { events_dropped: 0, threads_dropped: 1, targets_dropped: 0, neighbours_dropped: 0 },
+    families: ["sched", "faults"],
   };
 }
 
@@ -105,6 +116,22 @@ describe("buildReport", () => {
     expect(r.target.threads).toBe(2);
   });
 
+  it("sums page faults per process and splits major faults by backing", () => {
+    const lat = Array(SLOTS).fill(0);
+    lat[7] = 3;
+    const s = sample(3_000_000_000, [
+      thread(100, 100, { faults_minor: 10, faults_major: 3, major_file: 2, major_anon: 1, major_latency_hist: lat }),
+      thread(101, 100, { faults_minor: 5 }),
+      thread(200, 200, { faults_minor: 7, faults_major: 1, major_anon: 1, exited: true }),
+    ]);
+    const r = buildReport(null, s, ctx);
+    expect(r.faults).toMatchObject({ available: true, minor: 22, major: 4, major_file: 2, major_anon: 2 });
+    expect(r.faults.major_latency_hist.at(-1)).toEqual({ le_us: 128, count: 3 });
+    expect(r.processes.find((p) => p.pid === 100)).toMatchObject({ faults_minor: 15, faults_major: 3 });
+    expect(r.threads.find((t) => t.tid === 200)).toMatchObject({ faults_minor: 7, faults_major: 1 });
+    expect(buildReport(null, { ...s, families: ["sched"] }, ctx).faults.available).toBe(false);
+  });
+
   it("decodes wait statuses like a shell", () => {
     expect(decodeWaitStatus(0)).toEqual({ exit_code: 0 });
     expect(decodeWaitStatus(127 << 8)).toEqual({ exit_code: 127 });
@@ -122,8 +149,9 @@ describe("the schema", () => {
     expect(json.target.exit_code).toBeNull();
     const counters = ["oncpu_ns", "runq_wait_ns", "sleep_ns", "iowait_ns", "switches_voluntary", "switches_involuntary", "wakeups", "migrations"];
     expect(Object.keys(json.sched)).toEqual(expect.arrayContaining([...counters, "runq_latency_hist", "preempted_by"]));
-    expect(Object.keys(json.processes[0])).toEqual(expect.arrayContaining(["pid", "ppid", "comm", ...counters]));
-    expect(Object.keys(json.threads[0])).toEqual(expect.arrayContaining(["tid", "pid", "comm", ...counters]));
+    expect(Object.keys(json.processes[0])).toEqual(expect.arrayContaining(["pid", "ppid", "comm", ...counters, "faults_minor", "faults_major"]));
+    expect(Object.keys(json.threads[0])).toEqual(expect.arrayContaining(["tid", "pid", "comm", ...counters, "faults_minor", "faults_major"]));
+    expect(Object.keys(json.faults)).toEqual(expect.arrayContaining(["minor", "major", "major_file", "major_anon", "major_latency_hist"]));
     expect(json.sched.preempted_by[0]).toEqual({ comm: "hog", pid: 9, count: 10 });
   });
 

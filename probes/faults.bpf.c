@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Faults family: page-fault exceptions by mode, and major faults by backing
+ * (file or anonymous) with their latency.
+ *
+ * Entry: the x86 exceptions:page_fault_{user,kernel} tracepoints, which fire
+ * on every fault; they only count and stamp the time (one array lookup as the
+ * filter). Completion of a major fault: the PERF_COUNT_SW_PAGE_FAULTS_MAJ
+ * software event, which the kernel raises in mm_account_fault() once the
+ * fault succeeded as major, with the faulting address; a program runs there
+ * only for major faults.
+ *
+ * The filter is the scheduler family's `thread_slot` map, shared by fd.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "faults.h"
+#include "core_fixes.bpf.h"
+#include "hist.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Shared with sched.bpf.c (user space reuses its fd before load). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, __u32);
+} thread_slot SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MLT_MAX_THREADS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mlt_fault_thread);
+} fault_records SEC(".maps");
+
+static __always_inline struct mlt_fault_thread *current_record(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 *slot = bpf_map_lookup_elem(&thread_slot, &tid);
+	__u32 index;
+
+	if (!slot || !*slot)
+		return NULL;
+	index = *slot - 1;
+	return bpf_map_lookup_elem(&fault_records, &index);
+}
+
+static __always_inline int on_fault_entry(bool user)
+{
+	struct mlt_fault_thread *t = current_record();
+
+	if (!t)
+		return 0;
+	if (user)
+		t->exceptions_user++;
+	else
+		t->exceptions_kernel++;
+	t->fault_start_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(mlt_pf_user_btf)
+{
+	return on_fault_entry(true);
+}
+
+SEC("raw_tp/page_fault_user")
+int BPF_PROG(mlt_pf_user_raw)
+{
+	return on_fault_entry(true);
+}
+
+SEC("tp_btf/page_fault_kernel")
+int BPF_PROG(mlt_pf_kern_btf)
+{
+	return on_fault_entry(false);
+}
+
+SEC("raw_tp/page_fault_kernel")
+int BPF_PROG(mlt_pf_kern_raw)
+{
+	return on_fault_entry(false);
+}
+
+struct backing {
+	bool file;
+};
+
+static long note_backing(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+{
+	((struct backing *)ctx)->file = BPF_CORE_READ(vma, vm_file) != NULL;
+	return 0;
+}
+
+/* x86: the low two bits of CS are the privilege level the fault came from. */
+static __always_inline bool from_user(struct bpf_perf_event_data *ctx)
+{
+	/* A full-width load: the verifier refuses narrower reads of regs. */
+	__u64 cs = *(volatile __u64 *)&ctx->regs.cs;
+
+	return (cs & 3) == 3;
+}
+
+SEC("perf_event")
+int mlt_major_fault(struct bpf_perf_event_data *ctx)
+{
+	struct mlt_fault_thread *t = current_record();
+	struct backing backing = {};
+	__u64 now;
+
+	if (!t)
+		return 0;
+	if (bpf_find_vma(bpf_get_current_task_btf(), ctx->addr, note_backing, &backing, 0))
+		t->major_unclassified++;
+	else if (backing.file)
+		t->major_file++;
+	else
+		t->major_anon++;
+	if (from_user(ctx))
+		t->major_user++;
+	else
+		t->major_kernel++;
+	now = bpf_ktime_get_ns();
+	if (t->fault_start_ns && now > t->fault_start_ns) {
+		t->major_latency_hist[hist_slot(now - t->fault_start_ns) & (MLT_HIST_SLOTS - 1)]++;
+		t->fault_start_ns = 0;
+	}
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The faults family's ABI. Fault totals per thread (minor, major) come with
+ * the scheduler's record (task min_flt/maj_flt, see sched.h); this family
+ * adds what needs a hook per fault: where faults are taken (user or kernel
+ * mode) and, for major faults, what backed the page and how long it took.
+ * Records share the scheduler's slots: fault_records[i] belongs to the same
+ * thread as records[i].
+ */
+#ifndef MLTRACE_FAULTS_H
+#define MLTRACE_FAULTS_H
+
+#include "sched.h"
+
+struct mlt_fault_thread {
+	__u64 fault_start_ns;     /* bpf_ktime_get_ns() at the latest fault entry */
+	__u64 exceptions_user;    /* page-fault exceptions taken in user mode */
+	__u64 exceptions_kernel;  /* ... in kernel mode (copy_to_user, etc.) */
+	__u64 major_file;         /* major faults on file-backed pages (mmap'd data, code) */
+	__u64 major_anon;         /* major faults on anonymous pages (swap-in) */
+	__u64 major_unclassified; /* major faults whose mapping could not be looked up */
+	__u64 major_user;         /* major faults taken in user mode */
+	__u64 major_kernel;
+	__u64 major_latency_hist[MLT_HIST_SLOTS]; /* fault entry to completion */
+} __attribute__((aligned(64)));
+
+#endif /* MLTRACE_FAULTS_H */
