@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "../probes/faults.h"
+#include "../probes/io.h"
 #include "../probes/sched.h"
 
 namespace mltrace {
@@ -107,6 +108,36 @@ static Napi::Object FaultThread(Napi::Env env) {
   return out;
 }
 
+static Napi::Object IoThread(Napi::Env env) {
+  using T = struct mlt_io_thread;
+  Napi::Object f = Napi::Object::New(env);
+  FIELD(f, T, read_ops);
+  FIELD(f, T, read_bytes);
+  FIELD(f, T, write_ops);
+  FIELD(f, T, write_bytes);
+  FIELD(f, T, pagecache_misses);
+  FIELD(f, T, queue_hist);
+  FIELD(f, T, device_hist);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("size", static_cast<uint32_t>(sizeof(T)));
+  out.Set("fields", f);
+  return out;
+}
+
+static Napi::Object IoDevice(Napi::Env env) {
+  using T = struct mlt_io_device;
+  Napi::Object f = Napi::Object::New(env);
+  FIELD(f, T, read_ops);
+  FIELD(f, T, read_bytes);
+  FIELD(f, T, write_ops);
+  FIELD(f, T, write_bytes);
+  FIELD(f, T, name);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("size", static_cast<uint32_t>(sizeof(T)));
+  out.Set("fields", f);
+  return out;
+}
+
 Napi::Object Layouts(Napi::Env env) {
   Napi::Object sched = Napi::Object::New(env);
   sched.Set("thread", SchedThread(env));
@@ -115,9 +146,13 @@ Napi::Object Layouts(Napi::Env env) {
   sched.Set("constants", SchedConstants(env));
   Napi::Object faults = Napi::Object::New(env);
   faults.Set("thread", FaultThread(env));
+  Napi::Object io = Napi::Object::New(env);
+  io.Set("thread", IoThread(env));
+  io.Set("device", IoDevice(env));
   Napi::Object out = Napi::Object::New(env);
   out.Set("sched", sched);
   out.Set("faults", faults);
+  out.Set("io", io);
   return out;
 }
 

@@ -15,17 +15,17 @@ struct task_struct___pre514 {
 } __attribute__((preserve_access_index));
 
 /*
- * tp_btf programs get typed pointers and may load fields directly (a plain
- * load, no helper call); raw_tp twins get untyped ones and must go through
- * bpf_probe_read_kernel. `btf` is a compile-time constant at every call site,
+ * A field of a kernel struct (task_struct, request, ...). tp_btf programs get
+ * typed pointers and may load fields directly (a plain load, no helper call);
+ * raw_tp twins get untyped ones and must go through bpf_probe_read_kernel. `btf` is a compile-time constant at every call site,
  * so the branch not taken is removed before the verifier sees it.
  */
-#define TASK_FIELD(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ((t), field))
+#define CORE_FIELD(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ((t), field))
 
 static __always_inline __u32 task_state(bool btf, struct task_struct *t)
 {
 	if (bpf_core_field_exists(t->__state))
-		return TASK_FIELD(btf, t, __state);
+		return CORE_FIELD(btf, t, __state);
 	return (__u32)BPF_CORE_READ((struct task_struct___pre514 *)t, state);
 }
 

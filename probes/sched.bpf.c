@@ -121,20 +121,20 @@ static __always_inline void count_drop(__u32 which)
 /* Start counting from the task's own counters as they are now. */
 static __always_inline void take_baseline(bool btf, struct mlt_sched_thread *t, struct task_struct *task)
 {
-	t->seen_sum_exec = TASK_FIELD(btf, task, se.sum_exec_runtime);
-	t->seen_run_delay = TASK_FIELD(btf, task, sched_info.run_delay);
-	t->seen_pcount = TASK_FIELD(btf, task, sched_info.pcount);
-	t->seen_nvcsw = TASK_FIELD(btf, task, nvcsw);
-	t->seen_nivcsw = TASK_FIELD(btf, task, nivcsw);
-	t->seen_migrations = TASK_FIELD(btf, task, se.nr_migrations);
-	t->seen_min_flt = TASK_FIELD(btf, task, min_flt);
-	t->seen_maj_flt = TASK_FIELD(btf, task, maj_flt);
+	t->seen_sum_exec = CORE_FIELD(btf, task, se.sum_exec_runtime);
+	t->seen_run_delay = CORE_FIELD(btf, task, sched_info.run_delay);
+	t->seen_pcount = CORE_FIELD(btf, task, sched_info.pcount);
+	t->seen_nvcsw = CORE_FIELD(btf, task, nvcsw);
+	t->seen_nivcsw = CORE_FIELD(btf, task, nivcsw);
+	t->seen_migrations = CORE_FIELD(btf, task, se.nr_migrations);
+	t->seen_min_flt = CORE_FIELD(btf, task, min_flt);
+	t->seen_maj_flt = CORE_FIELD(btf, task, maj_flt);
 	t->flags |= MLT_THREAD_BASELINE;
 }
 
 static __always_inline void note_neighbour(bool btf, struct task_struct *next)
 {
-	__u32 tgid = TASK_FIELD(btf, next, tgid);
+	__u32 tgid = CORE_FIELD(btf, next, tgid);
 	struct mlt_neighbour *nb = bpf_map_lookup_elem(&neighbours, &tgid);
 
 	if (!nb) {
@@ -169,14 +169,14 @@ static __always_inline bool account_run(bool btf, bool preempt, struct mlt_sched
 	bool involuntary;
 
 	if (t->flags & MLT_THREAD_BASELINE) {
-		__u64 sum_exec = TASK_FIELD(btf, prev, se.sum_exec_runtime);
-		__u64 run_delay = TASK_FIELD(btf, prev, sched_info.run_delay);
-		__u64 pcount = TASK_FIELD(btf, prev, sched_info.pcount);
-		__u64 nv = TASK_FIELD(btf, prev, nvcsw);
-		__u64 niv = TASK_FIELD(btf, prev, nivcsw);
-		__u64 migrations = TASK_FIELD(btf, prev, se.nr_migrations);
-		__u64 min_flt = TASK_FIELD(btf, prev, min_flt);
-		__u64 maj_flt = TASK_FIELD(btf, prev, maj_flt);
+		__u64 sum_exec = CORE_FIELD(btf, prev, se.sum_exec_runtime);
+		__u64 run_delay = CORE_FIELD(btf, prev, sched_info.run_delay);
+		__u64 pcount = CORE_FIELD(btf, prev, sched_info.pcount);
+		__u64 nv = CORE_FIELD(btf, prev, nvcsw);
+		__u64 niv = CORE_FIELD(btf, prev, nivcsw);
+		__u64 migrations = CORE_FIELD(btf, prev, se.nr_migrations);
+		__u64 min_flt = CORE_FIELD(btf, prev, min_flt);
+		__u64 maj_flt = CORE_FIELD(btf, prev, maj_flt);
 		__u64 ran = sum_exec - t->seen_sum_exec;
 		__u64 waited = run_delay - t->seen_run_delay;
 
@@ -192,7 +192,7 @@ static __always_inline bool account_run(bool btf, bool preempt, struct mlt_sched
 		if (pcount != t->seen_pcount) {
 			/* sched_info_arrive() stamped this run: its wait and
 			 * start time are fresh. */
-			__u64 arrived = TASK_FIELD(btf, prev, sched_info.last_arrival);
+			__u64 arrived = CORE_FIELD(btf, prev, sched_info.last_arrival);
 
 			t->runq_hist[hist_slot(waited) & (MLT_HIST_SLOTS - 1)]++;
 			if ((t->phase == MLT_PHASE_SLEEPING || t->phase == MLT_PHASE_BLOCKED) && t->off_since &&
@@ -254,7 +254,7 @@ static __always_inline bool account_run(bool btf, bool preempt, struct mlt_sched
 static __always_inline int on_switch(bool btf, bool preempt, struct task_struct *prev,
 				     struct task_struct *next)
 {
-	__u32 prev_tid = TASK_FIELD(btf, prev, pid);
+	__u32 prev_tid = CORE_FIELD(btf, prev, pid);
 	__u32 next_tid;
 	__u32 *slot = NULL;
 	struct mlt_sched_thread *t = record_of(prev_tid, &slot);
@@ -271,7 +271,7 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
 	}
 	if (!involuntary)
 		return 0;
-	next_tid = TASK_FIELD(btf, next, pid);
+	next_tid = CORE_FIELD(btf, next, pid);
 	if (next_tid != 0 && !record_of(next_tid, NULL))
 		note_neighbour(btf, next);
 	return 0;
@@ -297,9 +297,9 @@ static __always_inline void emit(__u32 kind, __u32 pid, __u32 ppid, __s32 exit_c
 
 static __always_inline int on_fork(bool btf, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = TASK_FIELD(btf, parent, tgid);
-	__u32 tid = TASK_FIELD(btf, child, pid);
-	__u32 tgid = TASK_FIELD(btf, child, tgid);
+	__u32 ptgid = CORE_FIELD(btf, parent, tgid);
+	__u32 tid = CORE_FIELD(btf, child, pid);
+	__u32 tgid = CORE_FIELD(btf, child, tgid);
 	__u32 zero = 0, one = 1, index, slot_plus_one;
 	struct mlt_sched_thread *blank, *t;
 
@@ -326,7 +326,7 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
 	t->tid = tid;
 	t->tgid = tgid;
 	/* With tid, a unique name for the thread even if its tid is reused. */
-	t->start_ns = TASK_FIELD(btf, child, start_time);
+	t->start_ns = CORE_FIELD(btf, child, start_time);
 	/* The child has not run yet: its counters are all zero (sched_fork()
 	 * and copy_process() cleared them), an exact baseline. */
 	take_baseline(btf, t, child);
@@ -345,7 +345,7 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
  * that threads which exit between two reads keep the name they had. */
 static __always_inline int on_rename(bool btf, struct task_struct *task, const char *comm)
 {
-	struct mlt_sched_thread *t = record_of(TASK_FIELD(btf, task, pid), NULL);
+	struct mlt_sched_thread *t = record_of(CORE_FIELD(btf, task, pid), NULL);
 
 	if (t)
 		bpf_probe_read_kernel_str(&t->comm, sizeof(t->comm), comm);
@@ -354,7 +354,7 @@ static __always_inline int on_rename(bool btf, struct task_struct *task, const c
 
 static __always_inline int on_exec(bool btf, struct task_struct *task)
 {
-	__u32 tgid = TASK_FIELD(btf, task, tgid);
+	__u32 tgid = CORE_FIELD(btf, task, tgid);
 
 	if (bpf_map_lookup_elem(&targets, &tgid))
 		emit(MLT_EV_EXEC, tgid, 0, 0, task);
@@ -363,7 +363,7 @@ static __always_inline int on_exec(bool btf, struct task_struct *task)
 
 static __always_inline int on_exit(bool btf, struct task_struct *task)
 {
-	__u32 tgid = TASK_FIELD(btf, task, tgid);
+	__u32 tgid = CORE_FIELD(btf, task, tgid);
 	int live;
 
 	if (!bpf_map_lookup_elem(&targets, &tgid))
@@ -372,7 +372,7 @@ static __always_inline int on_exit(bool btf, struct task_struct *task)
 	 * means this is the process's last thread. */
 	live = BPF_CORE_READ(task, signal, live.counter);
 	if (live == 0)
-		emit(MLT_EV_EXIT, tgid, 0, TASK_FIELD(btf, task, exit_code), task);
+		emit(MLT_EV_EXIT, tgid, 0, CORE_FIELD(btf, task, exit_code), task);
 	return 0;
 }
 

@@ -11,6 +11,7 @@ import { checkPrivileges } from "./privileges.js";
 import { listThreads, processTree, readCmdline, readProcStat } from "./proc.js";
 import { SchedProbes } from "./sched-probes.js";
 import { FaultProbes, type FaultRecord } from "./faults-probes.js";
+import { IoProbes, type IoRecord } from "./io-probes.js";
 
 export type TargetSpec = { pid: number } | { argv: string[] };
 
@@ -37,6 +38,8 @@ const NO_FAULT_DETAIL: FaultRecord = {
   major_latency_hist: [],
 };
 
+const NO_IO: IoRecord = { read_ops: 0, read_bytes: 0, write_ops: 0, write_bytes: 0, pagecache_misses: 0, queue_hist: [], device_hist: [] };
+
 // After the target ends, its threads' final switch-outs may still be on their
 // way (exit_notify() wakes the parent before do_task_dead()).
 const SETTLE_POLL_MS = 10;
@@ -50,6 +53,7 @@ export class TraceSession {
   private readonly probes: SchedProbes;
   /** Optional families: tracing goes on without one the kernel refuses. */
   private readonly faults?: FaultProbes;
+  private readonly io?: IoProbes;
   private readonly processes = new Map<number, ProcessSample>();
   private readonly finished = new Map<string, ThreadSample>();
   private readonly child?: ChildProcess;
@@ -75,6 +79,11 @@ export class TraceSession {
         this.faults = new FaultProbes(this.probes.bpfObject);
       } catch (err) {
         options.warn?.(`page-fault details unavailable (${(err as Error).message}); fault totals still counted`);
+      }
+      try {
+        this.io = new IoProbes(this.probes.bpfObject);
+      } catch (err) {
+        options.warn?.(`block I/O unavailable (${(err as Error).message})`);
       }
       this.probes.onProcessEvents(
         (event) => this.onProcessEvent(event),
@@ -114,7 +123,7 @@ export class TraceSession {
   }
 
   get attachModes(): Record<string, string> {
-    return { ...this.probes.modes, ...this.faults?.modes };
+    return { ...this.probes.modes, ...this.faults?.modes, ...this.io?.modes };
   }
 
   /**
@@ -162,12 +171,16 @@ export class TraceSession {
   sample(): Sample {
     const time_ns = monotonicNs();
     const faultsOf = this.faults?.readAll() ?? (() => NO_FAULT_DETAIL);
+    const ioOf = this.io?.readAll() ?? (() => NO_IO);
     const live: ThreadSample[] = [];
     for (const { slot, phase: _phase, tgid: _tgid, ...t } of this.probes.readThreads()) {
-      const thread = { ...t, ...faultsOf(slot) };
+      const thread = { ...t, ...faultsOf(slot), ...ioOf(slot) };
       if (thread.exited) {
         this.finished.set(threadKey(thread), thread);
-        this.probes.forgetThread(slot, (s) => this.faults?.clear(s));
+        this.probes.forgetThread(slot, (s) => {
+          this.faults?.clear(s);
+          this.io?.clear(s);
+        });
       } else {
         live.push(thread);
       }
@@ -178,7 +191,8 @@ export class TraceSession {
       processes: [...this.processes.values()].map((p) => ({ ...p })),
       neighbours: this.probes.readNeighbours(),
       drops: this.probes.readDrops(),
-      families: ["sched", ...(this.faults ? ["faults"] : [])],
+      devices: this.io?.readDevices() ?? [],
+      families: ["sched", ...(this.faults ? ["faults"] : []), ...(this.io ? ["io"] : [])],
     };
   }
 
@@ -198,6 +212,7 @@ export class TraceSession {
     if (this.closed) return;
     this.closed = true;
     this.faults?.close();
+    this.io?.close();
     this.probes?.close();
   }
 }

@@ -8,7 +8,7 @@ import { hardwarePmu, numaNodes, onlineCpus } from "../collector/host.js";
 import { loadFamily, type AttachMode } from "../collector/family.js";
 import { native } from "../native/addon.js";
 
-export const FAMILIES = ["sched", "faults"] as const;
+export const FAMILIES = ["sched", "faults", "io"] as const;
 
 interface Check {
   name: string;

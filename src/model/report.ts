@@ -8,6 +8,7 @@ import {
   threadCounterNames,
   threadKey,
   type DropCounts,
+  type IoDeviceSample,
   type Sample,
   type SchedCounters,
   type ThreadCounters,
@@ -43,7 +44,7 @@ export interface ReportContext {
 type Counters = ThreadCounters;
 
 /** Process and thread rows carry the scheduler counters and the fault totals. */
-type RowCounters = SchedCounters & { faults_minor: number; faults_major: number };
+type RowCounters = SchedCounters & { faults_minor: number; faults_major: number; read_bytes: number; write_bytes: number };
 
 export interface ProcessStats extends RowCounters {
   pid: number;
@@ -88,6 +89,19 @@ export interface Report {
     major_latency_hist: { le_us: number; count: number }[];
     major_latency_us: { p50: number; p90: number; p99: number };
   };
+  io: {
+    available: boolean;
+    read_ops: number;
+    read_bytes: number;
+    write_ops: number;
+    write_bytes: number;
+    pagecache_misses: number;
+    queue_latency_hist: { le_us: number; count: number }[];
+    device_latency_hist: { le_us: number; count: number }[];
+    queue_latency_us: { p50: number; p90: number; p99: number };
+    device_latency_us: { p50: number; p90: number; p99: number };
+    devices: IoDeviceSample[];
+  };
   processes: ProcessStats[];
   threads: ThreadStats[];
   lost_events: number;
@@ -113,7 +127,7 @@ function pick<K extends keyof Counters>(c: Counters, names: readonly K[]): Pick<
   return Object.fromEntries(names.map((n) => [n, c[n]])) as Pick<Counters, K>;
 }
 
-const rowCounterNames = [...schedCounterNames, "faults_minor", "faults_major"] as const;
+const rowCounterNames = [...schedCounterNames, "faults_minor", "faults_major", "read_bytes", "write_bytes"] as const;
 
 /** The counters a process or thread row shows. */
 function rowCounters(c: Counters): RowCounters {
@@ -184,6 +198,21 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
     neighbours_dropped: cur.drops.neighbours_dropped - (prev?.drops.neighbours_dropped ?? 0),
   };
 
+  const prevDevices = new Map(prev?.devices.map((d) => [`${d.major}:${d.minor}`, d]));
+  const devices = cur.devices
+    .map((d) => {
+      const before = prevDevices.get(`${d.major}:${d.minor}`);
+      return {
+        ...d,
+        read_ops: d.read_ops - (before?.read_ops ?? 0),
+        read_bytes: d.read_bytes - (before?.read_bytes ?? 0),
+        write_ops: d.write_ops - (before?.write_ops ?? 0),
+        write_bytes: d.write_bytes - (before?.write_bytes ?? 0),
+      };
+    })
+    .filter((d) => d.read_ops + d.write_ops > 0)
+    .sort((a, b) => b.read_bytes + b.write_bytes - (a.read_bytes + a.write_bytes));
+
   const root = cur.processes.find((p) => p.pid === ctx.target.pid);
   return {
     kind: ctx.kind === "final" ? "FINAL" : "INTERVAL",
@@ -216,6 +245,15 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
       exceptions_kernel: totals.exceptions_kernel,
       major_latency_hist: toBuckets(slots.major_latency_hist),
       major_latency_us: percentiles(slots.major_latency_hist),
+    },
+    io: {
+      available: cur.families.includes("io"),
+      ...pick(totals, ["read_ops", "read_bytes", "write_ops", "write_bytes", "pagecache_misses"] as const),
+      queue_latency_hist: toBuckets(slots.queue_hist),
+      device_latency_hist: toBuckets(slots.device_hist),
+      queue_latency_us: percentiles(slots.queue_hist),
+      device_latency_us: percentiles(slots.device_hist),
+      devices,
     },
     processes,
     threads,

@@ -49,12 +49,23 @@ export const faultCounterNames: readonly (keyof FaultCounters)[] = [
   "major_kernel",
 ];
 
+/** Block I/O the thread submitted itself (zeros where the family is not loaded). */
+export interface IoCounters {
+  read_ops: number;
+  read_bytes: number;
+  write_ops: number;
+  write_bytes: number;
+  pagecache_misses: number;
+}
+
+export const ioCounterNames: readonly (keyof IoCounters)[] = ["read_ops", "read_bytes", "write_ops", "write_bytes", "pagecache_misses"];
+
 /** Every cumulative per-thread counter, summed per process and target. */
-export type ThreadCounters = SchedCounters & FaultCounters;
-export const threadCounterNames: readonly (keyof ThreadCounters)[] = [...schedCounterNames, ...faultCounterNames];
+export type ThreadCounters = SchedCounters & FaultCounters & IoCounters;
+export const threadCounterNames: readonly (keyof ThreadCounters)[] = [...schedCounterNames, ...faultCounterNames, ...ioCounterNames];
 
 /** Per-thread log2-microsecond histograms (probes/sched.h slots). */
-export const histogramNames = ["runq_hist", "offcpu_hist", "major_latency_hist"] as const;
+export const histogramNames = ["runq_hist", "offcpu_hist", "major_latency_hist", "queue_hist", "device_hist"] as const;
 export type HistogramName = (typeof histogramNames)[number];
 
 export interface ThreadSample extends ThreadCounters {
@@ -69,6 +80,20 @@ export interface ThreadSample extends ThreadCounters {
   runq_hist: number[];
   offcpu_hist: number[];
   major_latency_hist: number[];
+  /** block requests: start to issue, issue to completion */
+  queue_hist: number[];
+  device_hist: number[];
+}
+
+/** The target's block requests on one device, cumulative. */
+export interface IoDeviceSample {
+  major: number;
+  minor: number;
+  name: string;
+  read_ops: number;
+  read_bytes: number;
+  write_ops: number;
+  write_bytes: number;
 }
 
 export interface ProcessSample {
@@ -101,6 +126,7 @@ export interface Sample {
   processes: ProcessSample[];
   neighbours: NeighbourSample[];
   drops: DropCounts;
+  devices: IoDeviceSample[];
   /** probe families that were loaded (the others' counters are zeros) */
   families: string[];
 }

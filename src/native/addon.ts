@@ -83,6 +83,7 @@ export interface NativeAddon {
       constants: Record<string, number>;
     };
     faults: { thread: StructLayout };
+    io: { thread: StructLayout; device: StructLayout };
   };
 }
 

@@ -14,6 +14,14 @@ export function micros(us: number): string {
   return duration(us * 1e3);
 }
 
+/** Binary units, as the kernel and most storage tools count. */
+export function bytes(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KiB`;
+  return `${Math.round(n)} B`;
+}
+
 export function count(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }

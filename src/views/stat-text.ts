@@ -1,6 +1,6 @@
 // The readable summary `mltrace stat` prints (and one line per interval).
 import type { Report } from "../model/report.js";
-import { count, duration, histogramLines, micros, percent, perSecond, table } from "./format.js";
+import { bytes, count, duration, histogramLines, micros, percent, perSecond, table } from "./format.js";
 
 function exitLine(t: Report["target"]): string {
   if (t.exit_signal !== undefined) return `killed by signal ${t.exit_signal}`;
@@ -47,10 +47,12 @@ export function statText(r: Report): string {
     ``,
     ...faultLines(r),
     ``,
+    ...ioLines(r),
+    ``,
     ` Processes:`,
     ...table(
       [
-        ["   PID", "PPID", "COMM", "THR", "ON-CPU", "RUNQ", "SLEEP", "BLOCKED", "VCSW", "IVCSW", "MINFLT", "MAJFLT", "STATUS"],
+        ["   PID", "PPID", "COMM", "THR", "ON-CPU", "RUNQ", "SLEEP", "BLOCKED", "VCSW", "IVCSW", "MINFLT", "MAJFLT", "READ", "WRITE", "STATUS"],
         ...r.processes.map((p) => [
           `   ${p.pid}`,
           String(p.ppid),
@@ -64,10 +66,12 @@ export function statText(r: Report): string {
           count(p.switches_involuntary),
           count(p.faults_minor),
           count(p.faults_major),
+          bytes(p.read_bytes),
+          bytes(p.write_bytes),
           p.exit_signal !== undefined ? `signal ${p.exit_signal}` : p.exit_code !== undefined ? `exit ${p.exit_code}` : p.exited ? "exited" : "running",
         ]),
       ],
-      new Set([0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
+      new Set([0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]),
     ),
   );
   lines.push(``, ` Preempted by (tasks outside the target that took a CPU from it):`);
@@ -90,6 +94,24 @@ function faultLines(r: Report): string[] {
     lines.push(`    major fault latency: p50 ${micros(f.major_latency_us.p50)}, p90 ${micros(f.major_latency_us.p90)}, p99 ${micros(f.major_latency_us.p99)}`);
     lines.push(...histogramLines(f.major_latency_hist));
   }
+  return lines;
+}
+
+function ioLines(r: Report): string[] {
+  const io = r.io;
+  if (!io.available) return [" Block I/O: unavailable on this kernel (see `mltrace doctor`)"];
+  const lines = [
+    ` Block I/O the target submitted: ${count(io.read_ops)} reads, ${bytes(io.read_bytes)}; ${count(io.write_ops)} writes, ${bytes(io.write_bytes)}; ` +
+      `${count(io.pagecache_misses)} page-cache misses`,
+  ];
+  if (io.read_ops + io.write_ops === 0) return lines;
+  lines.push(
+    `    queued: p50 ${micros(io.queue_latency_us.p50)}, p99 ${micros(io.queue_latency_us.p99)}; ` +
+      `on the device: p50 ${micros(io.device_latency_us.p50)}, p99 ${micros(io.device_latency_us.p99)}`,
+    ...table(
+      io.devices.map((d) => [`    ${d.name} (${d.major}:${d.minor})`, `read ${bytes(d.read_bytes)} in ${count(d.read_ops)}`, `written ${bytes(d.write_bytes)} in ${count(d.write_ops)}`]),
+    ),
+  );
   return lines;
 }
 
@@ -117,6 +139,8 @@ export function intervalLine(r: Report): string {
     `runq p99 ${micros(s.runq_latency_us.p99)}`,
     `minflt ${perSecond(r.faults.minor, r.duration_s)}`,
     `majflt ${perSecond(r.faults.major, r.duration_s)}`,
+    `read ${bytes(r.io.read_bytes / Math.max(r.duration_s, 1e-9))}/s`,
+    `write ${bytes(r.io.write_bytes / Math.max(r.duration_s, 1e-9))}/s`,
     `procs ${r.processes.length}`,
     r.lost_events ? `LOST ${count(r.lost_events)}` : "",
   ]

@@ -11,7 +11,19 @@ describeEbpf("doctor", () => {
     expect(d.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
     const tracepoints = d.tracepoints.map((t: { tracepoint: string }) => t.tracepoint).sort();
     expect(tracepoints).toEqual(
-      ["page_fault_kernel", "page_fault_user", "sched_process_exec", "sched_process_exit", "sched_process_fork", "sched_switch", "task_rename"].sort(),
+      [
+        "block_io_start",
+        "block_rq_complete",
+        "block_rq_issue",
+        "mm_filemap_add_to_page_cache",
+        "page_fault_kernel",
+        "page_fault_user",
+        "sched_process_exec",
+        "sched_process_exit",
+        "sched_process_fork",
+        "sched_switch",
+        "task_rename",
+      ].sort(),
     );
     for (const t of d.tracepoints) expect(t).toMatchObject({ tp_btf: true, raw_tp: true, mode: "tp_btf" });
     expect(d.numa_nodes).toBeGreaterThanOrEqual(1);

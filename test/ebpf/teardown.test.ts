@@ -47,9 +47,22 @@ describeEbpf("teardown", () => {
         // bpftool sees what mltrace holds: its programs, each attached
         // through links (the major-fault program once per CPU).
         expect([...held.programs].map((id) => programs.get(id)).sort()).toEqual(
-          ["mlt_exec_btf", "mlt_exit_btf", "mlt_fork_btf", "mlt_major_fault", "mlt_pf_kern_btf", "mlt_pf_user_btf", "mlt_rename_btf", "mlt_switch_btf"],
+          [
+            "mlt_exec_btf",
+            "mlt_exit_btf",
+            "mlt_fork_btf",
+            "mlt_io_start_btf",
+            "mlt_major_fault",
+            "mlt_pc_add_btf",
+            "mlt_pf_kern_btf",
+            "mlt_pf_user_btf",
+            "mlt_rename_btf",
+            "mlt_rq_done_btf",
+            "mlt_rq_issue_btf",
+            "mlt_switch_btf",
+          ],
         );
-        expect(held.links.size).toBe(7 + availableParallelism());
+        expect(held.links.size).toBe(11 + availableParallelism());
         for (const id of held.links) expect(links.has(id)).toBe(true);
 
         run.child.kill(signal);

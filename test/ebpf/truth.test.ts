@@ -44,7 +44,10 @@ for (const mode of ["tp_btf", "raw_tp"] as const) {
       const dir = mkdtempSync(join(tmpdir(), "mltrace-truth-"));
       const results = join(dir, "rusage.txt");
       const run = mltraceSync(
-        ["stat", "--json", "--", pipeline, "--workers", "2", "--threads", "3", "--batches", "300", "--results", results],
+        // All on one CPU: five busy threads then preempt each other for
+        // certain, so involuntary switches are plentiful whatever else the
+        // machine is doing, and 1% of them is more than a switch or two.
+        ["stat", "--json", "--", "taskset", "-c", "0", pipeline, "--workers", "2", "--threads", "3", "--step-us", "6000", "--load-us", "3000", "--batches", "200", "--results", results],
         { MLTRACE_ATTACH: mode },
       );
       expect(run.stderr).toBe("");
@@ -74,7 +77,7 @@ for (const mode of ["tp_btf", "raw_tp"] as const) {
         expect(p, what).toBeDefined();
         // Enough of each kind of event that 1% means something.
         expect(t.nvcsw, what).toBeGreaterThan(200);
-        expect(t.nivcsw, what).toBeGreaterThan(100);
+        expect(t.nivcsw, what).toBeGreaterThan(150);
         expect(within(p.switches_voluntary, t.nvcsw, 0.01), what).toBe(true);
         expect(within(p.switches_involuntary, t.nivcsw, 0.01), what).toBe(true);
         expect(within(p.oncpu_ns, t.cpu_ns, 0.02), what).toBe(true);

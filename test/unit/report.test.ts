@@ -29,9 +29,16 @@ function thread(tid: number, pid: number, over: Partial<ThreadSample> = {}): Thr
     major_unclassified: 0,
     major_user: 0,
     major_kernel: 0,
+    read_ops: 0,
+    read_bytes: 0,
+    write_ops: 0,
+    write_bytes: 0,
+    pagecache_misses: 0,
     runq_hist: Array(SLOTS).fill(0),
     offcpu_hist: Array(SLOTS).fill(0),
     major_latency_hist: Array(SLOTS).fill(0),
+    queue_hist: Array(SLOTS).fill(0),
+    device_hist: Array(SLOTS).fill(0),
     ...over,
   };
 }
@@ -49,7 +56,8 @@ function sample(time_ns: number, threads: ThreadSample[], exitedWorker = false):
       { pid: 8, comm: "cron", count: 2 },
     ],
     drops: { events_dropped: 0, threads_dropped: 1, targets_dropped: 0, neighbours_dropped: 0 },
-    families: ["sched", "faults"],
+    devices: [{ major: 254, minor: 0, name: "vda", read_ops: 4, read_bytes: 4096, write_ops: 0, write_bytes: 0 }],
+    families: ["sched", "faults", "io"],
   };
 }
 
@@ -130,6 +138,22 @@ describe("buildReport", () => {
     expect(r.processes.find((p) => p.pid === 100)).toMatchObject({ faults_minor: 15, faults_major: 3 });
     expect(r.threads.find((t) => t.tid === 200)).toMatchObject({ faults_minor: 7, faults_major: 1 });
     expect(buildReport(null, { ...s, families: ["sched"] }, ctx).faults.available).toBe(false);
+  });
+
+  it("charges block I/O to threads and processes, and per device by interval", () => {
+    const dev = Array(SLOTS).fill(0);
+    dev[9] = 2;
+    const cur = sample(3_000_000_000, [
+      thread(100, 100, { read_ops: 2, read_bytes: 8192, pagecache_misses: 3, device_hist: dev }),
+      thread(200, 200, { write_ops: 1, write_bytes: 4096 }),
+    ]);
+    const r = buildReport(null, cur, ctx);
+    expect(r.io).toMatchObject({ available: true, read_ops: 2, read_bytes: 8192, write_ops: 1, write_bytes: 4096, pagecache_misses: 3 });
+    expect(r.io.device_latency_hist.at(-1)).toEqual({ le_us: 512, count: 2 });
+    expect(r.processes.find((p) => p.pid === 200)).toMatchObject({ read_bytes: 0, write_bytes: 4096 });
+    expect(r.io.devices).toEqual([{ major: 254, minor: 0, name: "vda", read_ops: 4, read_bytes: 4096, write_ops: 0, write_bytes: 0 }]);
+    const later = { ...cur, time_ns: 4_000_000_000, devices: [{ ...cur.devices[0]!, read_ops: 6, read_bytes: 8192 }] };
+    expect(buildReport(cur, later, { ...ctx, kind: "interval" }).io.devices[0]).toMatchObject({ read_ops: 2, read_bytes: 4096 });
   });
 
   it("decodes wait statuses like a shell", () => {

@@ -1,0 +1,64 @@
+// The block I/O family in user space: loads its programs on the scheduler's
+// thread slots, reads per-thread records and per-device totals.
+import { native, type NativeBpfObject } from "../native/addon.js";
+import { structDecoder } from "./decode.js";
+import { loadFamily, type AttachMode } from "./family.js";
+import type { IoCounters, IoDeviceSample } from "../model/sample.js";
+
+const threadSpec = {
+  read_ops: "u64",
+  read_bytes: "u64",
+  write_ops: "u64",
+  write_bytes: "u64",
+  pagecache_misses: "u64",
+  queue_hist: "u64[]",
+  device_hist: "u64[]",
+} as const;
+
+const deviceSpec = { read_ops: "u64", read_bytes: "u64", write_ops: "u64", write_bytes: "u64", name: "str" } as const;
+
+export type IoRecord = IoCounters & { queue_hist: number[]; device_hist: number[] };
+
+export class IoProbes {
+  readonly modes: Record<string, AttachMode>;
+  private readonly object: NativeBpfObject;
+  private readonly threadDecoder = structDecoder("mlt_io_thread", native().layouts.io.thread, threadSpec);
+  private readonly deviceDecoder = structDecoder("mlt_io_device", native().layouts.io.device, deviceSpec);
+  private readonly stride: number;
+
+  /** `sched`: the loaded scheduler family, whose thread slots we share. */
+  constructor(sched: NativeBpfObject, mode?: AttachMode) {
+    const family = loadFamily("io", { mode, reuse: [{ map: "thread_slot", from: sched }] });
+    this.object = family.object;
+    this.modes = family.modes;
+    this.stride = this.object.mapInfo("io_records").valueStride;
+  }
+
+  /** Records by slot (the scheduler's), all of them; free slots are zeros. */
+  readAll(): (slot: number) => IoRecord {
+    const all = this.object.mapSnapshot("io_records");
+    return (slot) => this.threadDecoder.decode(all, slot * this.stride);
+  }
+
+  readDevices(): IoDeviceSample[] {
+    const dump = this.object.mapDump("devices");
+    const out: IoDeviceSample[] = [];
+    for (let i = 0; i < dump.count; i++) {
+      const dev = dump.keys.readUInt32LE(i * 4);
+      const d = this.deviceDecoder.decode(dump.values, i * this.deviceDecoder.size);
+      out.push({ ...d, major: dev >>> 20, minor: dev & 0xfffff });
+    }
+    return out;
+  }
+
+  /** Zeroes a slot before the scheduler family hands it to a new thread. */
+  clear(slot: number): void {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(slot);
+    this.object.mapUpdate("io_records", key, Buffer.alloc(this.threadDecoder.size), 0);
+  }
+
+  close(): void {
+    this.object.close();
+  }
+}
