@@ -29,11 +29,12 @@ for (const mode of ["tp_btf", "raw_tp"] as const) {
         writeFileSync("/proc/sys/vm/drop_caches", "1");
 
         const results = join(dir, "rusage.txt");
-        const run = mltraceSync(["stat", "--json", "--", faultsWorkload, "--pages", "20000", "--file", data, "--results", results], {
+        const output = join(dir, "report.json");
+        const run = mltraceSync(["stat", "--json", "-o", output, "--", faultsWorkload, "--pages", "20000", "--file", data, "--results", results], {
           MLTRACE_ATTACH: mode,
         });
         expect(run.status, run.stderr).toBe(0);
-        const report = JSON.parse(run.stdout);
+        const report = JSON.parse(readFileSync(output, "utf8"));
         const [, pid, minflt, majflt] = readFileSync(results, "utf8").trim().split(" ").map(Number);
         const p = report.processes.find((q: { pid: number }) => q.pid === pid);
         const what = `mltrace minor ${p?.faults_minor} major ${p?.faults_major}; getrusage minor ${minflt} major ${majflt}`;
