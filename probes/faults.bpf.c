@@ -4,13 +4,18 @@
  * (file or anonymous) with their latency.
  *
  * Entry: the x86 exceptions:page_fault_{user,kernel} tracepoints, which fire
- * on every fault; they only count and stamp the time (one array lookup as the
- * filter). Completion of a major fault: the PERF_COUNT_SW_PAGE_FAULTS_MAJ
- * software event, which the kernel raises in mm_account_fault() once the
- * fault succeeded as major, with the faulting address; a program runs there
- * only for major faults.
+ * on every fault, minor ones included; so they only count and mark that a
+ * fault began (no clock read: that would cost every minor fault). A fault
+ * that must read its page in adds it to the page cache
+ * (mm_filemap_add_to_page_cache): that is where its clock starts. Completion
+ * of a major fault: the PERF_COUNT_SW_PAGE_FAULTS_MAJ software event, which
+ * the kernel raises in mm_account_fault() once the fault succeeded as major,
+ * with the faulting address; a program runs there only for major faults.
+ * The latency histogram is thus page read-in to completion, for major faults
+ * that read a page into the page cache (file-backed ones; swap-ins are
+ * counted but not timed).
  *
- * The filter is the scheduler family's `thread_slot` map, shared by fd.
+ * The filter is the scheduler family's `thread_slot` map (thread_slot.bpf.h).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -19,16 +24,9 @@
 #include "faults.h"
 #include "core_fixes.bpf.h"
 #include "hist.bpf.h"
+#include "thread_slot.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-/* Shared with sched.bpf.c (user space reuses its fd before load). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 32768);
-	__type(key, __u32);
-	__type(value, __u32);
-} thread_slot SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -40,13 +38,11 @@ struct {
 
 static __always_inline struct mlt_fault_thread *current_record(void)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u32 *slot = bpf_map_lookup_elem(&thread_slot, &tid);
-	__u32 index;
+	__s64 slot = current_slot();
+	__u32 index = (__u32)slot;
 
-	if (!slot || !*slot)
+	if (slot < 0)
 		return NULL;
-	index = *slot - 1;
 	return bpf_map_lookup_elem(&fault_records, &index);
 }
 
@@ -60,8 +56,34 @@ static __always_inline int on_fault_entry(bool user)
 		t->exceptions_user++;
 	else
 		t->exceptions_kernel++;
-	t->fault_start_ns = bpf_ktime_get_ns();
+	t->timing = MLT_FAULT_ENTERED;
 	return 0;
+}
+
+/* A page read into the page cache: if a fault of this thread is under way
+ * (nothing synchronous can run between its entry and its completion), that
+ * fault is reading its page in from now on. */
+static __always_inline int on_cache_add(void)
+{
+	struct mlt_fault_thread *t = current_record();
+
+	if (t && t->timing == MLT_FAULT_ENTERED) {
+		t->fault_start_ns = bpf_ktime_get_ns();
+		t->timing = MLT_FAULT_READING;
+	}
+	return 0;
+}
+
+SEC("tp_btf/mm_filemap_add_to_page_cache")
+int BPF_PROG(mlt_fault_pc_btf)
+{
+	return on_cache_add();
+}
+
+SEC("raw_tp/mm_filemap_add_to_page_cache")
+int BPF_PROG(mlt_fault_pc_raw)
+{
+	return on_cache_add();
 }
 
 SEC("tp_btf/page_fault_user")
@@ -126,10 +148,11 @@ int mlt_major_fault(struct bpf_perf_event_data *ctx)
 		t->major_user++;
 	else
 		t->major_kernel++;
-	now = bpf_ktime_get_ns();
-	if (t->fault_start_ns && now > t->fault_start_ns) {
-		t->major_latency_hist[hist_slot(now - t->fault_start_ns) & (MLT_HIST_SLOTS - 1)]++;
-		t->fault_start_ns = 0;
+	if (t->timing == MLT_FAULT_READING) {
+		now = bpf_ktime_get_ns();
+		if (now > t->fault_start_ns)
+			t->major_latency_hist[hist_slot(now - t->fault_start_ns) & (MLT_HIST_SLOTS - 1)]++;
 	}
+	t->timing = 0;
 	return 0;
 }

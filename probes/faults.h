@@ -12,8 +12,13 @@
 
 #include "sched.h"
 
+/* mlt_fault_thread.timing */
+#define MLT_FAULT_ENTERED 1 /* a fault began; nothing read in yet */
+#define MLT_FAULT_READING 2 /* that fault is reading a page in since fault_start_ns */
+
 struct mlt_fault_thread {
-	__u64 fault_start_ns;     /* bpf_ktime_get_ns() at the latest fault entry */
+	__u64 fault_start_ns;     /* when the current fault began reading a page in */
+	__u64 timing;             /* MLT_FAULT_*, or 0 */
 	__u64 exceptions_user;    /* page-fault exceptions taken in user mode */
 	__u64 exceptions_kernel;  /* ... in kernel mode (copy_to_user, etc.) */
 	__u64 major_file;         /* major faults on file-backed pages (mmap'd data, code) */
@@ -21,7 +26,7 @@ struct mlt_fault_thread {
 	__u64 major_unclassified; /* major faults whose mapping could not be looked up */
 	__u64 major_user;         /* major faults taken in user mode */
 	__u64 major_kernel;
-	__u64 major_latency_hist[MLT_HIST_SLOTS]; /* fault entry to completion */
+	__u64 major_latency_hist[MLT_HIST_SLOTS]; /* page read-in to fault completion */
 } __attribute__((aligned(64)));
 
 #endif /* MLTRACE_FAULTS_H */

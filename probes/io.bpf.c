@@ -15,18 +15,11 @@
 #include "io.h"
 #include "core_fixes.bpf.h"
 #include "hist.bpf.h"
+#include "thread_slot.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define REQ_OP_MASK 0xff /* include/linux/blk_types.h: REQ_OP_BITS = 8 */
-
-/* Shared with sched.bpf.c (user space reuses its fd before load). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 32768);
-	__type(key, __u32);
-	__type(value, __u32);
-} thread_slot SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -58,16 +51,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct inflight);
 } inflight SEC(".maps");
-
-static __always_inline __s64 current_slot(void)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u32 *slot = bpf_map_lookup_elem(&thread_slot, &tid);
-
-	if (!slot || !*slot)
-		return -1;
-	return *slot - 1;
-}
 
 static __always_inline void count_device(bool btf, struct request *rq, bool write, __u64 bytes)
 {

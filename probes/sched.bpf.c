@@ -20,6 +20,7 @@
 #include "sched.h"
 #include "core_fixes.bpf.h"
 #include "hist.bpf.h"
+#include "thread_slot.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -36,19 +37,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } targets SEC(".maps");
-
-/*
- * The filter: tid -> slot + 1 (0: not traced), indexed directly by tid. User
- * space sizes it to pid_max before load. An array lookup is a bounds check
- * and an add, inlined by the verifier: every task that is not ours pays that
- * and nothing more on each context switch.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 32768);
-	__type(key, __u32);
-	__type(value, __u32);
-} thread_slot SEC(".maps");
 
 /* Per-thread counters, one slot per traced thread. mmap()ed by user space,
  * which reads every slot without a system call. */

@@ -9,20 +9,21 @@ describeEbpf("doctor", () => {
     const d = JSON.parse(r.stdout);
     expect(d.can_trace).toBe(true);
     expect(d.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
-    const tracepoints = d.tracepoints.map((t: { tracepoint: string }) => t.tracepoint).sort();
+    const tracepoints = d.tracepoints.map((t: { family: string; tracepoint: string }) => `${t.family}/${t.tracepoint}`).sort();
     expect(tracepoints).toEqual(
       [
-        "block_io_start",
-        "block_rq_complete",
-        "block_rq_issue",
-        "mm_filemap_add_to_page_cache",
-        "page_fault_kernel",
-        "page_fault_user",
-        "sched_process_exec",
-        "sched_process_exit",
-        "sched_process_fork",
-        "sched_switch",
-        "task_rename",
+        "faults/mm_filemap_add_to_page_cache",
+        "faults/page_fault_kernel",
+        "faults/page_fault_user",
+        "io/block_io_start",
+        "io/block_rq_complete",
+        "io/block_rq_issue",
+        "io/mm_filemap_add_to_page_cache",
+        "sched/sched_process_exec",
+        "sched/sched_process_exit",
+        "sched/sched_process_fork",
+        "sched/sched_switch",
+        "sched/task_rename",
       ].sort(),
     );
     for (const t of d.tracepoints) expect(t).toMatchObject({ tp_btf: true, raw_tp: true, mode: "tp_btf" });

@@ -50,6 +50,7 @@ describeEbpf("teardown", () => {
           [
             "mlt_exec_btf",
             "mlt_exit_btf",
+            "mlt_fault_pc_btf",
             "mlt_fork_btf",
             "mlt_io_start_btf",
             "mlt_major_fault",
@@ -62,7 +63,7 @@ describeEbpf("teardown", () => {
             "mlt_switch_btf",
           ],
         );
-        expect(held.links.size).toBe(11 + availableParallelism());
+        expect(held.links.size).toBe(12 + availableParallelism());
         for (const id of held.links) expect(links.has(id)).toBe(true);
 
         run.child.kill(signal);
