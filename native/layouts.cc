@@ -6,6 +6,7 @@
 
 #include "../probes/faults.h"
 #include "../probes/io.h"
+#include "../probes/numa.h"
 #include "../probes/sched.h"
 
 namespace mltrace {
@@ -138,6 +139,22 @@ static Napi::Object IoDevice(Napi::Env env) {
   return out;
 }
 
+static Napi::Object NumaThread(Napi::Env env) {
+  using T = struct mlt_numa_thread;
+  Napi::Object f = Napi::Object::New(env);
+  FIELD(f, T, cross_node_migrations);
+  FIELD(f, T, balancing_moves);
+  FIELD(f, T, balancing_swaps);
+  FIELD(f, T, page_migrations);
+  FIELD(f, T, placed);
+  FIELD(f, T, wanted);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("size", static_cast<uint32_t>(sizeof(T)));
+  out.Set("fields", f);
+  out.Set("nodes", MLT_NUMA_NODES);
+  return out;
+}
+
 Napi::Object Layouts(Napi::Env env) {
   Napi::Object sched = Napi::Object::New(env);
   sched.Set("thread", SchedThread(env));
@@ -149,10 +166,13 @@ Napi::Object Layouts(Napi::Env env) {
   Napi::Object io = Napi::Object::New(env);
   io.Set("thread", IoThread(env));
   io.Set("device", IoDevice(env));
+  Napi::Object numa = Napi::Object::New(env);
+  numa.Set("thread", NumaThread(env));
   Napi::Object out = Napi::Object::New(env);
   out.Set("sched", sched);
   out.Set("faults", faults);
   out.Set("io", io);
+  out.Set("numa", numa);
   return out;
 }
 

@@ -4,7 +4,7 @@ import type { ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import { basename } from "node:path";
 import { UserError } from "../errors.js";
-import { threadKey, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
+import { threadKey, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
 import type { TargetInfo } from "../model/report.js";
 import { launchGated, resolveCommand } from "./launch.js";
 import { checkPrivileges } from "./privileges.js";
@@ -12,6 +12,9 @@ import { listThreads, processTree, readCmdline, readProcStat } from "./proc.js";
 import { SchedProbes } from "./sched-probes.js";
 import { FaultProbes, type FaultRecord } from "./faults-probes.js";
 import { IoProbes, type IoRecord } from "./io-probes.js";
+import { NumaProbes, type NumaRecord } from "./numa-probes.js";
+import { readProcessNodeMemory, readTopology } from "./numa-topology.js";
+import { numaNodes } from "./host.js";
 
 export type TargetSpec = { pid: number } | { argv: string[] };
 
@@ -38,6 +41,15 @@ const NO_FAULT_DETAIL: FaultRecord = {
   major_latency_hist: [],
 };
 
+const NO_NUMA: NumaRecord = {
+  cross_node_migrations: 0,
+  balancing_moves: 0,
+  balancing_swaps: 0,
+  page_migrations: 0,
+  numa_placed: [],
+  numa_wanted: [],
+};
+
 const NO_IO: IoRecord = { read_ops: 0, read_bytes: 0, write_ops: 0, write_bytes: 0, pagecache_misses: 0, queue_hist: [], device_hist: [] };
 
 // After the target ends, its threads' final switch-outs may still be on their
@@ -54,6 +66,7 @@ export class TraceSession {
   /** Optional families: tracing goes on without one the kernel refuses. */
   private readonly faults?: FaultProbes;
   private readonly io?: IoProbes;
+  private readonly numa?: NumaProbes;
   private readonly processes = new Map<number, ProcessSample>();
   private readonly finished = new Map<string, ThreadSample>();
   private readonly child?: ChildProcess;
@@ -84,6 +97,15 @@ export class TraceSession {
         this.io = new IoProbes(this.probes.bpfObject);
       } catch (err) {
         options.warn?.(`block I/O unavailable (${(err as Error).message})`);
+      }
+      // One node: every allocation is local and no migration crosses a
+      // node, so there is nothing to measure (MLTRACE_NUMA=on loads it anyway).
+      if (numaNodes() > 1 || process.env.MLTRACE_NUMA === "on") {
+        try {
+          this.numa = new NumaProbes(this.probes.bpfObject, readTopology());
+        } catch (err) {
+          options.warn?.(`NUMA placement unavailable (${(err as Error).message})`);
+        }
       }
       this.probes.onProcessEvents(
         (event) => this.onProcessEvent(event),
@@ -123,7 +145,7 @@ export class TraceSession {
   }
 
   get attachModes(): Record<string, string> {
-    return { ...this.probes.modes, ...this.faults?.modes, ...this.io?.modes };
+    return { ...this.probes.modes, ...this.faults?.modes, ...this.io?.modes, ...this.numa?.modes };
   }
 
   /**
@@ -172,14 +194,16 @@ export class TraceSession {
     const time_ns = monotonicNs();
     const faultsOf = this.faults?.readAll() ?? (() => NO_FAULT_DETAIL);
     const ioOf = this.io?.readAll() ?? (() => NO_IO);
+    const numaOf = this.numa?.readAll() ?? (() => NO_NUMA);
     const live: ThreadSample[] = [];
     for (const { slot, phase: _phase, tgid: _tgid, ...t } of this.probes.readThreads()) {
-      const thread = { ...t, ...faultsOf(slot), ...ioOf(slot) };
+      const thread = { ...t, ...faultsOf(slot), ...ioOf(slot), ...numaOf(slot) };
       if (thread.exited) {
         this.finished.set(threadKey(thread), thread);
         this.probes.forgetThread(slot, (s) => {
           this.faults?.clear(s);
           this.io?.clear(s);
+          this.numa?.clear(s);
         });
       } else {
         live.push(thread);
@@ -192,8 +216,22 @@ export class TraceSession {
       neighbours: this.probes.readNeighbours(),
       drops: this.probes.readDrops(),
       devices: this.io?.readDevices() ?? [],
-      families: ["sched", ...(this.faults ? ["faults"] : []), ...(this.io ? ["io"] : [])],
+      numa_nodes: numaNodes(),
+      ...(this.numa ? { numa: this.numaSample() } : {}),
+      families: ["sched", ...(this.faults ? ["faults"] : []), ...(this.io ? ["io"] : []), ...(this.numa ? ["numa"] : [])],
     };
+  }
+
+  private numaSample(): NumaSample {
+    const nodes = readTopology();
+    const count = Math.max(1, ...nodes.map((n) => n.node + 1));
+    const process_memory = [...this.processes.values()]
+      .filter((p) => !p.exited)
+      .flatMap((p) => {
+        const bytes = readProcessNodeMemory(p.pid, count);
+        return bytes ? [{ pid: p.pid, bytes }] : [];
+      });
+    return { nodes, matrix_nodes: this.numa!.matrixNodes, process_memory };
   }
 
   /** The last sample, once threads of exited processes have switched out for good. */
@@ -213,6 +251,7 @@ export class TraceSession {
     this.closed = true;
     this.faults?.close();
     this.io?.close();
+    this.numa?.close();
     this.probes?.close();
   }
 }

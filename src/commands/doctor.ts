@@ -8,7 +8,7 @@ import { hardwarePmu, numaNodes, onlineCpus } from "../collector/host.js";
 import { loadFamily, type AttachMode } from "../collector/family.js";
 import { native } from "../native/addon.js";
 
-export const FAMILIES = ["sched", "faults", "io"] as const;
+export const FAMILIES = ["sched", "faults", "io", "numa"] as const;
 
 interface Check {
   name: string;
@@ -25,6 +25,8 @@ interface TracepointSupport {
   raw_tp: boolean;
   /** what mltrace will use */
   mode: AttachMode | "unavailable";
+  /** false where tracing leaves the family out (NUMA on a single node) */
+  used: boolean;
 }
 
 export interface DoctorReport {
@@ -88,6 +90,7 @@ export function diagnose(): DoctorReport {
           tp_btf: "modes" in byMode.tp_btf,
           raw_tp: "modes" in byMode.raw_tp,
           mode: (chosen[tracepoint] as AttachMode | undefined) ?? "unavailable",
+          used: family !== "numa" || numaNodes() > 1,
         });
       }
       if (Object.keys(chosen).length) {
@@ -110,9 +113,10 @@ export function doctorText(d: DoctorReport): string {
   const lines = [` mltrace doctor: Linux ${d.kernel}, ${d.cpus} CPUs online`, ``];
   for (const c of d.checks) lines.push(`   ${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(14)} ${c.detail}`);
   if (d.tracepoints.length) {
-    lines.push(``, `   tracepoint                 tp_btf  raw_tp  mltrace uses`);
+    lines.push(``, `   ${"tracepoint".padEnd(36)} tp_btf  raw_tp  mltrace uses`);
     for (const t of d.tracepoints) {
-      lines.push(`   ${`${t.family}/${t.tracepoint}`.padEnd(26)} ${(t.tp_btf ? "yes" : "no").padEnd(7)} ${(t.raw_tp ? "yes" : "no").padEnd(7)} ${t.mode}`);
+      const use = t.used ? t.mode : `${t.mode} (not loaded: single node)`;
+      lines.push(`   ${`${t.family}/${t.tracepoint}`.padEnd(36)} ${(t.tp_btf ? "yes" : "no").padEnd(7)} ${(t.raw_tp ? "yes" : "no").padEnd(7)} ${use}`);
     }
   }
   lines.push(

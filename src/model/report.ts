@@ -2,8 +2,9 @@
 // so live tracing and replay run exactly this code. `prev` null means
 // "since the session began".
 import { addSlots, percentiles, subtractSlots, toBuckets } from "./histogram.js";
+import { nodeMemory, splitAllocations, type NodeMemory } from "./numa.js";
 import {
-  histogramNames,
+  arrayNames,
   schedCounterNames,
   threadCounterNames,
   threadKey,
@@ -47,6 +48,8 @@ type Counters = ThreadCounters;
 type RowCounters = SchedCounters & { faults_minor: number; faults_major: number; read_bytes: number; write_bytes: number };
 
 export interface ProcessStats extends RowCounters {
+  /** resident bytes per node (numa_maps), where the NUMA family runs and the process lives */
+  memory_per_node?: number[];
   pid: number;
   ppid: number;
   comm: string;
@@ -88,6 +91,19 @@ export interface Report {
     exceptions_kernel: number;
     major_latency_hist: { le_us: number; count: number }[];
     major_latency_us: { p50: number; p90: number; p99: number };
+  };
+  numa: {
+    nodes: number;
+    /** false on a single node: nothing there to measure, and nothing is shown as measured */
+    available: boolean;
+    cross_node_migrations?: number;
+    local_allocs?: number;
+    remote_allocs?: number;
+    miss_allocs?: number;
+    balancing_moves?: number;
+    balancing_swaps?: number;
+    page_migrations?: number;
+    memory_per_node: NodeMemory[];
   };
   io: {
     available: boolean;
@@ -134,6 +150,23 @@ function rowCounters(c: Counters): RowCounters {
   return pick(c, rowCounterNames);
 }
 
+function numaSection(cur: Sample, totals: Counters, placed: number[], wanted: number[]): Report["numa"] {
+  if (!cur.numa) return { nodes: cur.numa_nodes, available: false, memory_per_node: [] };
+  const split = splitAllocations(placed, wanted, cur.numa.matrix_nodes);
+  return {
+    nodes: cur.numa_nodes,
+    available: true,
+    cross_node_migrations: totals.cross_node_migrations,
+    local_allocs: split.local,
+    remote_allocs: split.remote,
+    miss_allocs: split.miss,
+    balancing_moves: totals.balancing_moves,
+    balancing_swaps: totals.balancing_swaps,
+    page_migrations: totals.page_migrations,
+    memory_per_node: nodeMemory(cur.numa),
+  };
+}
+
 /** wait(2) status → shell-style code or signal. */
 export function decodeWaitStatus(status: number): { exit_code?: number; exit_signal?: number } {
   const signal = status & 0x7f;
@@ -151,25 +184,27 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
   const threadDeltas: ThreadSample[] = liveThreads.map((t) => {
     const before = prevThreads.get(threadKey(t));
     const delta = { ...t, ...diffCounters(t, before) };
-    for (const h of histogramNames) delta[h] = subtractSlots(t[h], before?.[h]);
+    for (const h of arrayNames) delta[h] = subtractSlots(t[h], before?.[h]);
     return delta;
   });
 
   const totals = zeroCounters();
-  const slots = Object.fromEntries(histogramNames.map((h) => [h, [] as number[]])) as Record<(typeof histogramNames)[number], number[]>;
+  const slots = Object.fromEntries(arrayNames.map((h) => [h, [] as number[]])) as Record<(typeof arrayNames)[number], number[]>;
   const perProcess = new Map<number, { counters: Counters; threads: number }>();
   for (const t of threadDeltas) {
     addCounters(totals, t);
-    for (const h of histogramNames) addSlots(slots[h], t[h]);
+    for (const h of arrayNames) addSlots(slots[h], t[h]);
     const entry = perProcess.get(t.pid) ?? { counters: zeroCounters(), threads: 0 };
     addCounters(entry.counters, t);
     entry.threads++;
     perProcess.set(t.pid, entry);
   }
 
+  const memory = new Map(cur.numa?.process_memory.map((m) => [m.pid, m.bytes]));
   const processes: ProcessStats[] = cur.processes.filter((p) => !prevExited.has(p.pid)).map((p) => {
     const entry = perProcess.get(p.pid);
     return {
+      ...(memory.has(p.pid) ? { memory_per_node: memory.get(p.pid) } : {}),
       pid: p.pid,
       ppid: p.ppid,
       comm: p.comm,
@@ -246,6 +281,7 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
       major_latency_hist: toBuckets(slots.major_latency_hist),
       major_latency_us: percentiles(slots.major_latency_hist),
     },
+    numa: numaSection(cur, totals, slots.numa_placed, slots.numa_wanted),
     io: {
       available: cur.families.includes("io"),
       ...pick(totals, ["read_ops", "read_bytes", "write_ops", "write_bytes", "pagecache_misses"] as const),

@@ -60,13 +60,32 @@ export interface IoCounters {
 
 export const ioCounterNames: readonly (keyof IoCounters)[] = ["read_ops", "read_bytes", "write_ops", "write_bytes", "pagecache_misses"];
 
-/** Every cumulative per-thread counter, summed per process and target. */
-export type ThreadCounters = SchedCounters & FaultCounters & IoCounters;
-export const threadCounterNames: readonly (keyof ThreadCounters)[] = [...schedCounterNames, ...faultCounterNames, ...ioCounterNames];
+/** NUMA placement (zeros where the family is not loaded: single node). */
+export interface NumaCounters {
+  cross_node_migrations: number;
+  balancing_moves: number;
+  balancing_swaps: number;
+  page_migrations: number;
+}
 
-/** Per-thread log2-microsecond histograms (probes/sched.h slots). */
-export const histogramNames = ["runq_hist", "offcpu_hist", "major_latency_hist", "queue_hist", "device_hist"] as const;
-export type HistogramName = (typeof histogramNames)[number];
+export const numaCounterNames: readonly (keyof NumaCounters)[] = ["cross_node_migrations", "balancing_moves", "balancing_swaps", "page_migrations"];
+
+/** Every cumulative per-thread counter, summed per process and target. */
+export type ThreadCounters = SchedCounters & FaultCounters & IoCounters & NumaCounters;
+export const threadCounterNames: readonly (keyof ThreadCounters)[] = [
+  ...schedCounterNames,
+  ...faultCounterNames,
+  ...ioCounterNames,
+  ...numaCounterNames,
+];
+
+/**
+ * Per-thread arrays of cumulative counts, differenced and summed element by
+ * element: log2-microsecond histograms (probes/sched.h slots) and the NUMA
+ * allocation matrices (probes/numa.h, row-major).
+ */
+export const arrayNames = ["runq_hist", "offcpu_hist", "major_latency_hist", "queue_hist", "device_hist", "numa_placed", "numa_wanted"] as const;
+export type ArrayName = (typeof arrayNames)[number];
 
 export interface ThreadSample extends ThreadCounters {
   tid: number;
@@ -83,6 +102,25 @@ export interface ThreadSample extends ThreadCounters {
   /** block requests: start to issue, issue to completion */
   queue_hist: number[];
   device_hist: number[];
+  /** page allocations: [cpu node][page node] and [preferred node][page node] */
+  numa_placed: number[];
+  numa_wanted: number[];
+}
+
+export interface NumaNodeSample {
+  node: number;
+  cpus: number[];
+  total_bytes: number;
+  free_bytes: number;
+}
+
+/** Placement facts read from /sys and /proc when the NUMA family runs. */
+export interface NumaSample {
+  nodes: NumaNodeSample[];
+  /** side of the allocation matrices (probes/numa.h MLT_NUMA_NODES) */
+  matrix_nodes: number;
+  /** live processes' resident bytes per node (numa_maps) */
+  process_memory: { pid: number; bytes: number[] }[];
 }
 
 /** The target's block requests on one device, cumulative. */
@@ -127,6 +165,9 @@ export interface Sample {
   neighbours: NeighbourSample[];
   drops: DropCounts;
   devices: IoDeviceSample[];
+  /** NUMA node count, always; the rest only where the family runs */
+  numa_nodes: number;
+  numa?: NumaSample;
   /** probe families that were loaded (the others' counters are zeros) */
   families: string[];
 }

@@ -84,6 +84,7 @@ export interface NativeAddon {
     };
     faults: { thread: StructLayout };
     io: { thread: StructLayout; device: StructLayout };
+    numa: { thread: StructLayout & { nodes: number } };
   };
 }
 

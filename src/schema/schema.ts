@@ -36,6 +36,10 @@ export function reportToJson(report: Report): Record<string, unknown> {
     p.exit_code ??= null;
     p.exit_signal ??= null;
   }
+  const numa = json.numa as Record<string, unknown>;
+  for (const key of ["cross_node_migrations", "local_allocs", "remote_allocs", "miss_allocs", "balancing_moves", "balancing_swaps", "page_migrations", "hint_faults"]) {
+    numa[key] ??= null;
+  }
   return json;
 }
 

@@ -49,6 +49,8 @@ export function statText(r: Report): string {
     ``,
     ...ioLines(r),
     ``,
+    ...numaLines(r),
+    ``,
     ` Processes:`,
     ...table(
       [
@@ -113,6 +115,25 @@ function ioLines(r: Report): string[] {
     ),
   );
   return lines;
+}
+
+function numaLines(r: Report): string[] {
+  const n = r.numa;
+  if (!n.available) {
+    return n.nodes === 1
+      ? [" NUMA: this machine has a single node, so placement cannot slow the target here (nothing measured)"]
+      : [` NUMA: ${n.nodes} nodes, but placement could not be traced on this kernel (see \`mltrace doctor\`)`];
+  }
+  const allocs = (n.local_allocs ?? 0) + (n.remote_allocs ?? 0);
+  return [
+    ` NUMA (${n.nodes} nodes): ${count(n.local_allocs ?? 0)} page allocations local, ${count(n.remote_allocs ?? 0)} remote ` +
+      `(${percent(n.remote_allocs ?? 0, allocs)}), ${count(n.miss_allocs ?? 0)} spilled off their preferred node`,
+    `    ${count(n.cross_node_migrations ?? 0)} migrations across nodes; NUMA balancing: ${count(n.balancing_moves ?? 0)} moves, ` +
+      `${count(n.balancing_swaps ?? 0)} swaps, ${count(n.page_migrations ?? 0)} pages migrated`,
+    ...table(
+      n.memory_per_node.map((m) => [`    node ${m.node}`, `target ${bytes(m.target_bytes)}`, `free ${bytes(m.free_bytes)} of ${bytes(m.total_bytes)}`]),
+    ),
+  ];
 }
 
 function lostLine(r: Report): string {

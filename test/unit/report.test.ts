@@ -34,11 +34,17 @@ function thread(tid: number, pid: number, over: Partial<ThreadSample> = {}): Thr
     write_ops: 0,
     write_bytes: 0,
     pagecache_misses: 0,
+    cross_node_migrations: 0,
+    balancing_moves: 0,
+    balancing_swaps: 0,
+    page_migrations: 0,
     runq_hist: Array(SLOTS).fill(0),
     offcpu_hist: Array(SLOTS).fill(0),
     major_latency_hist: Array(SLOTS).fill(0),
     queue_hist: Array(SLOTS).fill(0),
     device_hist: Array(SLOTS).fill(0),
+    numa_placed: [],
+    numa_wanted: [],
     ...over,
   };
 }
@@ -57,6 +63,7 @@ function sample(time_ns: number, threads: ThreadSample[], exitedWorker = false):
     ],
     drops: { events_dropped: 0, threads_dropped: 1, targets_dropped: 0, neighbours_dropped: 0 },
     devices: [{ major: 254, minor: 0, name: "vda", read_ops: 4, read_bytes: 4096, write_ops: 0, write_bytes: 0 }],
+    numa_nodes: 1,
     families: ["sched", "faults", "io"],
   };
 }

@@ -1,0 +1,71 @@
+// The NUMA family in user space: loads its programs on the scheduler's
+// thread slots, tells the kernel which node each CPU is on, reads records.
+import { native, type NativeBpfObject } from "../native/addon.js";
+import { structDecoder } from "./decode.js";
+import { loadFamily, type AttachMode } from "./family.js";
+import type { NodeInfo } from "./numa-topology.js";
+
+const threadSpec = {
+  cross_node_migrations: "u64",
+  balancing_moves: "u64",
+  balancing_swaps: "u64",
+  page_migrations: "u64",
+  placed: "u64[]",
+  wanted: "u64[]",
+} as const;
+
+export interface NumaRecord {
+  cross_node_migrations: number;
+  balancing_moves: number;
+  balancing_swaps: number;
+  page_migrations: number;
+  /** row-major [cpu node][page node] and [preferred node][page node] */
+  numa_placed: number[];
+  numa_wanted: number[];
+}
+
+export class NumaProbes {
+  readonly modes: Record<string, AttachMode>;
+  /** nodes the kernel records tell apart (probes/numa.h) */
+  readonly matrixNodes = native().layouts.numa.thread.nodes;
+  private readonly object: NativeBpfObject;
+  private readonly decoder = structDecoder("mlt_numa_thread", native().layouts.numa.thread, threadSpec);
+  private readonly stride: number;
+
+  constructor(sched: NativeBpfObject, topology: NodeInfo[], mode?: AttachMode) {
+    // Attached before the CPU → node map is filled, but the session adds
+    // no thread to the shared filter until every family is loaded, so no
+    // event is attributed with an empty map.
+    const family = loadFamily("numa", { mode, reuse: [{ map: "thread_slot", from: sched }] });
+    this.object = family.object;
+    this.modes = family.modes;
+    for (const { node, cpus } of topology) {
+      for (const cpu of cpus) {
+        const key = Buffer.alloc(4);
+        key.writeUInt32LE(cpu);
+        const value = Buffer.alloc(4);
+        value.writeUInt32LE(node);
+        this.object.mapUpdate("cpu_node", key, value, 0);
+      }
+    }
+    this.stride = this.object.mapInfo("numa_records").valueStride;
+  }
+
+  readAll(): (slot: number) => NumaRecord {
+    const all = this.object.mapSnapshot("numa_records");
+    return (slot) => {
+      const { placed, wanted, ...counters } = this.decoder.decode(all, slot * this.stride);
+      return { ...counters, numa_placed: placed, numa_wanted: wanted };
+    };
+  }
+
+  clear(slot: number): void {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(slot);
+    this.object.mapUpdate("numa_records", key, Buffer.alloc(this.decoder.size), 0);
+  }
+
+  close(): void {
+    this.object.close();
+  }
+}
