@@ -52,6 +52,17 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
+/* [0]: 1 where this kernel has no block_io_start (before Linux 6.5): then
+ * requests are charged at issue, which for synchronous and direct I/O still
+ * runs on the submitter's stack. Set by user space before any thread is
+ * traced. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} io_config SEC(".maps");
+
 static __always_inline void count_device(bool btf, struct request *rq, bool write, __u64 bytes)
 {
 	struct gendisk *disk = btf ? rq->q->disk : BPF_CORE_READ(rq, q, disk);
@@ -113,14 +124,22 @@ static __always_inline int on_start(bool btf, struct request *rq)
 	return 0;
 }
 
-static __always_inline int on_issue(struct request *rq)
+static __always_inline int on_issue(bool btf, struct request *rq)
 {
 	__u64 key = (__u64)rq;
 	struct inflight *req = bpf_map_lookup_elem(&inflight, &key);
 	struct mlt_io_thread *t;
+	__u32 zero = 0, *at_issue;
 
-	if (!req)
-		return 0;
+	if (!req) {
+		at_issue = bpf_map_lookup_elem(&io_config, &zero);
+		if (!at_issue || !*at_issue)
+			return 0;
+		on_start(btf, rq);
+		req = bpf_map_lookup_elem(&inflight, &key);
+		if (!req)
+			return 0;
+	}
 	req->issued_ns = bpf_ktime_get_ns();
 	t = bpf_map_lookup_elem(&io_records, &req->slot);
 	if (t && req->issued_ns > req->started_ns)
@@ -177,13 +196,13 @@ int BPF_PROG(mlt_io_start_raw, struct request *rq)
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(mlt_rq_issue_btf, struct request *rq)
 {
-	return on_issue(rq);
+	return on_issue(true, rq);
 }
 
 SEC("raw_tp/block_rq_issue")
 int BPF_PROG(mlt_rq_issue_raw, struct request *rq)
 {
-	return on_issue(rq);
+	return on_issue(false, rq);
 }
 
 /* block_rq_complete, not block_io_done: the latter only fires for

@@ -1,5 +1,6 @@
 // Opening, loading and attaching one probe family, choosing for each
 // tracepoint between its tp_btf program and the raw_tp twin.
+import { existsSync } from "node:fs";
 import { BpfError, native, probeObjectPath, type NativeBpfObject } from "../native/addon.js";
 
 export type AttachMode = "tp_btf" | "raw_tp";
@@ -9,6 +10,8 @@ export interface LoadedFamily {
   object: NativeBpfObject;
   /** tracepoint → the mode its program was attached with */
   modes: Record<string, AttachMode>;
+  /** tracepoints this kernel does not have (their programs were left out) */
+  missing: string[];
 }
 
 export interface LoadOptions {
@@ -47,25 +50,30 @@ export function modeFromEnv(): AttachMode | undefined {
   throw new Error(`MLTRACE_ATTACH must be tp_btf or raw_tp, not ${JSON.stringify(value)}`);
 }
 
-function tryLoad(family: string, choose: (twin: Twin) => AttachMode, options: LoadOptions): LoadedFamily {
+function tryLoad(family: string, choose: (twin: Twin) => AttachMode | "missing", options: LoadOptions): LoadedFamily {
   const object = new (native().BpfObject)(probeObjectPath(family));
   try {
     const modes: Record<string, AttachMode> = {};
+    const missing: string[] = [];
     const chosen: string[] = [];
     for (const twin of twins(object)) {
       const mode = choose(twin);
-      const program = mode === "tp_btf" ? twin.btf : twin.raw;
-      if (!program) throw new Error(`probe ${family} has no ${mode} program for ${twin.tracepoint}`);
+      const program = mode === "tp_btf" ? twin.btf : mode === "raw_tp" ? twin.raw : undefined;
+      if (mode !== "missing" && !program) throw new Error(`probe ${family} has no ${mode} program for ${twin.tracepoint}`);
       if (twin.btf) object.setAutoload(twin.btf, mode === "tp_btf");
       if (twin.raw) object.setAutoload(twin.raw, mode === "raw_tp");
+      if (mode === "missing") {
+        missing.push(twin.tracepoint);
+        continue;
+      }
       modes[twin.tracepoint] = mode;
-      chosen.push(program);
+      chosen.push(program!);
     }
     for (const { map, from } of options.reuse ?? []) object.reuseMap(map, from, map);
     options.beforeLoad?.(object);
     object.load();
     for (const program of chosen) object.attach(program);
-    return { name: family, object, modes };
+    return { name: family, object, modes, missing };
   } catch (err) {
     object.close();
     throw err;
@@ -75,16 +83,26 @@ function tryLoad(family: string, choose: (twin: Twin) => AttachMode, options: Lo
 /**
  * tp_btf where the kernel's BTF describes the tracepoint (typed arguments,
  * no helper calls), raw_tp otherwise; if the kernel still refuses tp_btf at
- * load or attach, everything falls back to raw_tp once.
+ * load or attach, everything falls back to raw_tp once. A tracepoint that
+ * vmlinux BTF does not describe at all does not exist in this kernel (BTF
+ * has a btf_trace_<name> type for every one): its programs are left out and
+ * the family works without it (e.g. block_io_start before Linux 6.5).
  */
 export function loadFamily(family: string, options: LoadOptions = {}): LoadedFamily {
   const addon = native();
   const forced = options.mode ?? modeFromEnv();
-  if (forced) return tryLoad(family, () => forced, options);
+  const exists = new Map<string, boolean>();
+  const has = (tracepoint: string) => {
+    if (!exists.has(tracepoint)) exists.set(tracepoint, addon.tracepointHasBtf(tracepoint));
+    return exists.get(tracepoint)!;
+  };
+  const btfPresent = existsSync("/sys/kernel/btf/vmlinux");
+  const absent = (twin: Twin) => btfPresent && !has(twin.tracepoint);
+  if (forced) return tryLoad(family, (twin) => (absent(twin) ? "missing" : forced), options);
   try {
-    return tryLoad(family, (twin) => (twin.btf && addon.tracepointHasBtf(twin.tracepoint) ? "tp_btf" : "raw_tp"), options);
+    return tryLoad(family, (twin) => (absent(twin) ? "missing" : twin.btf && has(twin.tracepoint) ? "tp_btf" : "raw_tp"), options);
   } catch (err) {
-    if (!(err instanceof BpfError) || (err.code !== "EPERM" && err.code !== "EINVAL" && err.code !== "ENOTSUP" && err.code !== "E?")) throw err;
-    return tryLoad(family, () => "raw_tp", options);
+    if (!(err instanceof BpfError) || (err.code !== "EPERM" && err.code !== "EINVAL" && err.code !== "EOPNOTSUPP" && err.code !== "E?")) throw err;
+    return tryLoad(family, (twin) => (absent(twin) ? "missing" : "raw_tp"), options);
   }
 }

@@ -75,20 +75,27 @@ export function diagnose(): DoctorReport {
     for (const family of FAMILIES) {
       const byMode = { tp_btf: tryMode(family, "tp_btf"), raw_tp: tryMode(family, "raw_tp") };
       let chosen: Record<string, string> = {};
+      let missing: string[] = [];
       try {
         const loaded = loadFamily(family);
         chosen = loaded.modes;
+        missing = loaded.missing;
         loaded.object.close();
       } catch (err) {
         checks.push({ name: `${family} probes`, ok: false, detail: (err as Error).message, fix: "run `mltrace -v doctor` for libbpf's and the verifier's log" });
       }
-      const names = new Set([...Object.keys(chosen), ...Object.values(byMode).flatMap((r) => ("modes" in r ? Object.keys(r.modes) : []))]);
+      const names = new Set([
+        ...Object.keys(chosen),
+        ...missing,
+        ...Object.values(byMode).flatMap((r) => ("modes" in r ? Object.keys(r.modes) : [])),
+      ]);
       for (const tracepoint of names) {
+        const present = !missing.includes(tracepoint);
         tracepoints.push({
           family,
           tracepoint,
-          tp_btf: "modes" in byMode.tp_btf,
-          raw_tp: "modes" in byMode.raw_tp,
+          tp_btf: present && "modes" in byMode.tp_btf,
+          raw_tp: present && "modes" in byMode.raw_tp,
           mode: (chosen[tracepoint] as AttachMode | undefined) ?? "unavailable",
           used: family !== "numa" || numaNodes() > 1,
         });

@@ -47,6 +47,18 @@ describe("bad input", () => {
     expect(r.status).toBe(77);
     expect(oneLine(r.stderr)).toMatch(/CAP_BPF and CAP_PERFMON/);
   });
+
+  it.skipIf(process.geteuid?.() !== 0)("doctor fails for an unprivileged user, saying what to do", () => {
+    const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", process.execPath, cli, "doctor", "--json"], {
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report.can_trace).toBe(false);
+    const failed = report.checks.filter((c: { ok: boolean }) => !c.ok);
+    expect(failed.map((c: { name: string }) => c.name)).toEqual(["privileges"]);
+    expect(failed[0].fix).toMatch(/CAP_BPF and CAP_PERFMON/);
+  });
 });
 
 describe("--help", () => {
