@@ -28,9 +28,12 @@ if ((${#missing[@]})); then
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# npm ci only when package-lock.json changed since the last install.
+# Install npm dependencies only when package-lock.json changed since the last
+# install. `npm install` from the lock, not `npm ci`: the npm here records in
+# the lock only the optional platform packages this platform installs
+# (rollup's native binary), and `npm ci` then calls the lock out of sync.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  npm install --ignore-scripts --no-audit --no-fund --loglevel=error
   touch node_modules/.package-lock.json
 fi
 
