@@ -111,7 +111,7 @@ struct mlt_proc_event {
  * record is counted here, so user space can show exact losses. */
 enum mlt_counter {
 	MLT_CTR_EVENTS_DROPPED = 0,     /* ring buffer full */
-	MLT_CTR_THREADS_DROPPED = 1,    /* `threads` map full */
+	MLT_CTR_THREADS_DROPPED = 1,    /* no free slot in `records` (or tid beyond pid_max) */
 	MLT_CTR_TARGETS_DROPPED = 2,    /* `targets` map full */
 	MLT_CTR_NEIGHBOURS_DROPPED = 3, /* `neighbours` map full */
 	MLT_CTR_COUNT = 4,

@@ -69,6 +69,8 @@ export class SchedProbes {
   private closed = false;
 
   private readonly recordStride: number;
+  /** threads found at attach that got no slot */
+  private seedDrops = 0;
 
   constructor(options: LoadOptions = {}) {
     const family = loadFamily("sched", {
@@ -102,7 +104,10 @@ export class SchedProbes {
   addThread(tid: number, tgid: number, comm: string, fromBirth = false): void {
     if ((this.object.mapLookup("thread_slot", u32Key(tid))?.readUInt32LE(0) ?? 0) !== 0) return;
     const slot = this.object.queuePop("free_slots");
-    if (!slot) return; // full: counted like the kernel's own drops below
+    if (!slot) {
+      this.seedDrops++; // no free slot: a loss, reported with the kernel's own
+      return;
+    }
     const value = Buffer.alloc(this.threadDecoder.size);
     const fields = this.layouts.thread.fields;
     value.writeUInt32LE(tid, fields.tid![0]);
@@ -154,7 +159,7 @@ export class SchedProbes {
     const read = (index: number) => sumPerCpu(this.object.mapLookup("counters", u32Key(index)) ?? Buffer.alloc(0), stride);
     return {
       events_dropped: read(this.constants.CTR_EVENTS_DROPPED!),
-      threads_dropped: read(this.constants.CTR_THREADS_DROPPED!),
+      threads_dropped: read(this.constants.CTR_THREADS_DROPPED!) + this.seedDrops,
       targets_dropped: read(this.constants.CTR_TARGETS_DROPPED!),
       neighbours_dropped: read(this.constants.CTR_NEIGHBOURS_DROPPED!),
     };
