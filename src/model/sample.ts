@@ -59,6 +59,14 @@ export interface DropCounts {
   neighbours_dropped: number;
 }
 
+/** CPUs the target's root process may use, read by the collector. */
+export interface CpuLimits {
+  /** CPUs in its affinity mask (/proc/PID/status Cpus_allowed_list) */
+  cpus_allowed: number;
+  /** cgroup v2 cpu.max quota/period, the tightest along its cgroup path; absent when unlimited */
+  cgroup_cpus?: number;
+}
+
 export interface Sample {
   /** CLOCK_MONOTONIC nanoseconds when the maps were read */
   time_ns: number;
@@ -66,6 +74,8 @@ export interface Sample {
   processes: ProcessSample[];
   neighbours: NeighbourSample[];
   drops: DropCounts;
+  /** absent in recordings made before it existed */
+  cpu_limits?: CpuLimits;
 }
 
 /** Identifies a thread across samples even when its tid is reused. */

@@ -35,7 +35,10 @@ export function reportToJson(report: Report): Record<string, unknown> {
   for (const p of json.processes as Record<string, unknown>[]) {
     p.exit_code ??= null;
     p.exit_signal ??= null;
+    p.worker_index ??= null;
   }
+  const limits = json.cpu_limits as Record<string, unknown>;
+  limits.cgroup_cpus ??= null;
   return json;
 }
 

@@ -127,6 +127,23 @@ describe("the schema", () => {
     expect(json.sched.preempted_by[0]).toEqual({ comm: "hog", pid: 9, count: 10 });
   });
 
+  it("carries roles, per-role totals, CPU limits and diagnoses", () => {
+    const busy = sample(3_000_000_000, [
+      thread(100, 100, { oncpu_ns: 0.1e9, sleep_ns: 1.9e9 }),
+      thread(200, 200, { comm: "trainer", oncpu_ns: 1.9e9, sleep_ns: 0.1e9 }),
+    ]);
+    busy.processes[1]!.comm = "trainer"; // forked, not exec'd: a DataLoader worker
+    busy.cpu_limits = { cpus_allowed: 1, cgroup_cpus: 0.5 };
+    const json = reportToJson(buildReport(null, busy, ctx)) as any;
+    expect(json.processes.map((p: any) => [p.role, p.worker_index])).toEqual([["trainer", null], ["dataloader", 0]]);
+    expect(json.threads.map((t: any) => t.role)).toEqual(["trainer", "dataloader"]);
+    expect(json.roles.map((x: any) => [x.role, x.oncpu_ns])).toEqual([["trainer", 0.1e9], ["dataloader", 1.9e9]]);
+    expect(json.cpu_limits).toEqual({ cpus_allowed: 1, cgroup_cpus: 0.5, usable_cpus: 0.5 });
+    expect(json.diagnoses.map((d: any) => d.id)).toEqual(["input-bound"]);
+    expect(Object.keys(json.diagnoses[0])).toEqual(expect.arrayContaining(["id", "severity", "summary", "evidence", "suggestion"]));
+    expect(json.diagnoses[0].evidence.trainer_waiting_share).toBe(0.95);
+  });
+
   it("round-trips a report through protobuf", () => {
     const back = decodeReport(encodeReport(r)) as any;
     expect(back.sched.oncpu_ns).toBe(5);
