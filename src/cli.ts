@@ -94,13 +94,13 @@ Examples:
 
 program
   .command("demo")
-  .description("trace a built-in synthetic training job (trainer + data-loader workers)")
+  .description("trace a built-in synthetic, input-bound training job (trainer + data-loader workers) in mltrace top")
   .option("--json", "print the report as JSON")
   .addHelpText(
     "after",
     `
 Examples:
-  sudo mltrace demo            run the demo workload under mltrace and show the report`,
+  sudo mltrace demo            the demo workload live in mltrace top (a report via mltrace stat when not on a terminal)`,
   )
   .action(async (opts) => {
     process.exitCode = await runDemo(opts);

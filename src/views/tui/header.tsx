@@ -20,7 +20,7 @@ export function exitText(t: { exit_code?: number; exit_signal?: number }): strin
 export function Header({ snap, view, paused, width, color }: HeaderProps) {
   const r = snap.final ?? snap.interval;
   const state = snap.final ? exitText(snap.final.target) : paused ? "PAUSED" : "running";
-  const now = snap.interval ? ` (${(snap.interval.sched.oncpu_ns / Math.max(snap.interval.duration_s * 1e9, 1)).toFixed(2)} CPUs now)` : "";
+  const now = snap.interval && !snap.final ? ` (${(snap.interval.sched.oncpu_ns / Math.max(snap.interval.duration_s * 1e9, 1)).toFixed(2)} CPUs now)` : "";
   const line1 = `mltrace top  ${snap.target.comm} (pid ${snap.target.pid})  up ${duration(snap.uptime_s * 1e9)}  every ${snap.interval_s} s  `;
   const line2 =
     `CPU used ${duration(snap.cpu_used_s * 1e9)}${now}  procs ${r?.target.processes ?? 0}  threads ${r?.target.threads ?? 0}  ` +
