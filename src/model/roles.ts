@@ -27,8 +27,12 @@ const POOL_NAME = /^(omp_|gomp|intra|pool|mkl|tbb|pt_intra|pt_thread)/i;
 
 /** A thread of the trainer that ran at least this long... */
 const BUSY_MIN_NS = 10e6;
-/** ...and at least this share of the main thread's CPU is part of its pool. */
-const BUSY_SHARE_OF_MAIN = 0.2;
+/**
+ * ...and was on a CPU at least this share of its life is part of its pool.
+ * For threads older than the session (no birth time) the share is of the
+ * main thread's CPU instead. Queue feeders and watchdogs stay far below.
+ */
+const BUSY_SHARE = 0.05;
 
 /**
  * A DataLoader worker is forked by the trainer and keeps running the
@@ -58,16 +62,19 @@ export function assignRoles(sample: Sample, targetPid: number): Roles {
   }
 
   const main = sample.threads.find((t) => t.tid === targetPid && t.pid === targetPid);
-  const busyNs = Math.max(BUSY_MIN_NS, BUSY_SHARE_OF_MAIN * (main?.oncpu_ns ?? 0));
+  const busy = (t: ThreadSample) => {
+    const base = t.start_ns > 0 ? sample.time_ns - t.start_ns : (main?.oncpu_ns ?? 0);
+    return t.oncpu_ns >= Math.max(BUSY_MIN_NS, BUSY_SHARE * base);
+  };
   const threads = new Map<string, Role>();
-  for (const t of sample.threads) threads.set(threadKey(t), threadRole(t, targetPid, processes, busyNs));
+  for (const t of sample.threads) threads.set(threadKey(t), threadRole(t, targetPid, processes, busy));
   return { processes, threads };
 }
 
-function threadRole(t: ThreadSample, targetPid: number, processes: Map<number, ProcessRole>, busyNs: number): Role {
+function threadRole(t: ThreadSample, targetPid: number, processes: Map<number, ProcessRole>, busy: (t: ThreadSample) => boolean): Role {
   if (t.pid !== targetPid) return processes.get(t.pid)?.role === "dataloader" ? "dataloader" : "other";
   if (t.tid === targetPid) return "trainer";
   if (PIN_NAME.test(t.comm)) return "pin-memory";
-  if (POOL_NAME.test(t.comm) || t.oncpu_ns >= busyNs) return "intra-op";
+  if (POOL_NAME.test(t.comm) || busy(t)) return "intra-op";
   return "other";
 }
