@@ -1,5 +1,7 @@
 // Roles on a real PyTorch job (Debian's python3-torch 1.13, which names no
 // threads): they come from ancestry and behaviour.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { describeEbpf } from "../helpers/ebpf.js";
@@ -7,9 +9,11 @@ import { mltraceSync, root } from "../helpers/mltrace.js";
 
 describeEbpf("PyTorch roles", () => {
   it("labels the main thread trainer, 2 DataLoader workers per epoch, and the intra-op pool", () => {
-    const r = mltraceSync(["stat", "--json", "--", "/usr/bin/python3", join(root, "test", "workloads", "torch_roles.py")]);
+    const out = join(mkdtempSync(join(tmpdir(), "mltrace-")), "report.json");
+    const r = mltraceSync(["stat", "--json", "-o", out, "--", "/usr/bin/python3", join(root, "test", "workloads", "torch_roles.py")]);
     expect(r.status, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout);
+    expect(r.stdout).toContain("done");
+    const report = JSON.parse(readFileSync(out, "utf8"));
     const trainer = report.target.pid;
     const byPid = (pid: number) => report.processes.find((p: { pid: number }) => p.pid === pid);
     expect(byPid(trainer).role).toBe("trainer");
