@@ -1,6 +1,9 @@
 # A PyTorch trainer whose own step is heavy enough to keep its intra-op
 # (OpenMP) pool busy, fed by a DataLoader with 2 worker processes, for two
-# epochs: what `mltrace` must label trainer / intra-op / dataloader k.
+# epochs (or as many as argv[1] says): what `mltrace` must label trainer /
+# intra-op / dataloader k.
+import sys
+
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -18,7 +21,7 @@ def main():
     torch.set_num_threads(2)
     loader = DataLoader(Synthetic(), batch_size=8, num_workers=2)
     weights = torch.randn(512, 512)
-    for _epoch in range(2):
+    for _epoch in range(int(sys.argv[1]) if len(sys.argv) > 1 else 2):
         for batch in loader:
             # the step: large enough matmuls that OpenMP splits them over the pool
             y = weights
