@@ -28,9 +28,11 @@ const POOL_NAME = /^(omp_|gomp|intra|pool|mkl|tbb|pt_intra|pt_thread)/i;
 /** A thread of the trainer that ran at least this long... */
 const BUSY_MIN_NS = 10e6;
 /**
- * ...and was on a CPU at least this share of its life is part of its pool.
- * For threads older than the session (no birth time) the share is of the
- * main thread's CPU instead. Queue feeders and watchdogs stay far below.
+ * ...and was on a CPU at least this share of its life, or of the main
+ * thread's CPU, is part of its pool. Either alone is fragile: a pool thread
+ * of a trainer starved by other processes spends most of its life waiting,
+ * and a main thread that imported torch for seconds dwarfs any pool.
+ * Queue feeders and watchdogs stay far below both.
  */
 const BUSY_SHARE = 0.05;
 
@@ -63,8 +65,9 @@ export function assignRoles(sample: Sample, targetPid: number): Roles {
 
   const main = sample.threads.find((t) => t.tid === targetPid && t.pid === targetPid);
   const busy = (t: ThreadSample) => {
-    const base = t.start_ns > 0 ? sample.time_ns - t.start_ns : (main?.oncpu_ns ?? 0);
-    return t.oncpu_ns >= Math.max(BUSY_MIN_NS, BUSY_SHARE * base);
+    if (t.oncpu_ns < BUSY_MIN_NS) return false;
+    const life = t.start_ns > 0 ? sample.time_ns - t.start_ns : Infinity;
+    return t.oncpu_ns >= BUSY_SHARE * life || t.oncpu_ns >= BUSY_SHARE * (main?.oncpu_ns ?? 0);
   };
   const threads = new Map<string, Role>();
   for (const t of sample.threads) threads.set(threadKey(t), threadRole(t, targetPid, processes, busy));

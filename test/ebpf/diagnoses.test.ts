@@ -1,9 +1,11 @@
 // Each diagnosis on a workload built to trigger it, and on a healthy one
 // that must not. Conditions are made strong (10× slow loader, a hog on the
 // target's only CPU, 6 busy threads on 1 CPU) so a noisy 2-CPU machine
-// cannot flip them. CPU 1 is used for pinning: benchmarks may own CPU 0.
+// cannot flip them. Pinned runs use the idlest CPU: a benchmark or a VM may
+// own another, and what it does there is contention too.
 import { spawn, type ChildProcess } from "node:child_process";
-import { afterEach, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { afterEach, beforeAll, expect, it } from "vitest";
 import { describeEbpf } from "../helpers/ebpf.js";
 import { mltraceSync, pipeline } from "../helpers/mltrace.js";
 
@@ -26,7 +28,22 @@ function diagnose(argv: string[]): { ids: string[]; diagnoses: Diagnosis[]; repo
 // A healthy job: the trainer computes (20 ms steps, one thread) and one
 // worker makes each batch in 1 ms.
 const healthy = ["--workers", "1", "--threads", "1", "--step-us", "20000", "--load-us", "1000"];
-const PIN = ["taskset", "-c", "1"];
+/** Per-CPU idle jiffies from /proc/stat. */
+function idleJiffies(): number[] {
+  return readFileSync("/proc/stat", "utf8")
+    .split("\n")
+    .filter((l) => /^cpu\d+ /.test(l))
+    .map((l) => Number(l.split(/\s+/)[4]));
+}
+
+async function idlestCpu(): Promise<number> {
+  const before = idleJiffies();
+  await new Promise((r) => setTimeout(r, 500));
+  const idle = idleJiffies().map((n, i) => n - before[i]!);
+  return idle.indexOf(Math.max(...idle));
+}
+
+let PIN: string[] = [];
 
 let hog: ChildProcess | undefined;
 afterEach(() => {
@@ -35,6 +52,10 @@ afterEach(() => {
 });
 
 describeEbpf("diagnoses on real workloads", () => {
+  beforeAll(async () => {
+    PIN = ["taskset", "-c", String(await idlestCpu())];
+  });
+
   it("input-bound: fires for a slow loader, with where the workers' time went", () => {
     const { diagnoses } = diagnose([pipeline, "--workers", "2", "--threads", "1", "--batches", "150", "--slow-loader"]);
     const d = diagnoses.find((x) => x.id === "input-bound");

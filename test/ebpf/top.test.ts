@@ -19,10 +19,18 @@ function startTop(args: string[]): number {
   return Number(tmux("display", "-p", "-t", "top", "#{pane_pid}").stdout.trim());
 }
 
-/** The number after `label` on the screen, e.g. "up 3.02 s" → 3.02. */
+/** The number after `label` on the screen, e.g. "pid 42" → 42. */
 function numberAfter(text: string, label: RegExp): number {
   const m = new RegExp(`${label.source}\\s*([\\d.,]+)`).exec(text);
   return m ? Number(m[1]!.replace(/,/g, "")) : NaN;
+}
+
+const UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1, min: 60 };
+
+/** The duration after `label`, in seconds: "CPU used 634.8 ms" → 0.6348. */
+function secondsAfter(text: string, label: RegExp): number {
+  const m = new RegExp(`${label.source}\\s*([\\d.]+) (ns|us|ms|s|min)\\b`).exec(text);
+  return m ? Number(m[1]) * UNITS[m[2]!]! : NaN;
 }
 
 afterEach(() => {
@@ -39,11 +47,12 @@ describeEbpf("mltrace top in a terminal", () => {
     expect(first).toMatch(/\d+\s+trainer\s+pipeline/);
     expect(first).toMatch(/trainer\s+1\s+1\s+\d/); // the roles panel
     expect(first).toMatch(/dataloader\s+2\s+2\s+\d/);
-    const upFirst = numberAfter(first, /up/);
-    const cpuFirst = numberAfter(first, /CPU used/);
-    await waitFor("the next interval", () => numberAfter(screen(), /up/) > upFirst + 0.5, 10_000);
+    const upFirst = secondsAfter(first, /up/);
+    const cpuFirst = secondsAfter(first, /CPU used/);
+    expect(upFirst).toBeGreaterThan(0);
+    await waitFor("the next interval", () => secondsAfter(screen(), /up/) > upFirst + 0.5, 10_000);
     const second = screen();
-    expect(numberAfter(second, /CPU used/)).toBeGreaterThan(cpuFirst);
+    expect(secondsAfter(second, /CPU used/)).toBeGreaterThan(cpuFirst);
 
     const held = programsHeldBy(pid);
     const names = [...held].map((id) => loadedPrograms().get(id));
