@@ -58,15 +58,15 @@ export async function runTop(argv: string[], options: TopOptions): Promise<numbe
     channel.publish(model.finish(final, { ...session.target, ...end }));
   });
 
-  let renders = 0;
   process.stdout.write(ALT_SCREEN_ON);
   let quit!: () => void;
   const quitting = new Promise<void>((resolve) => (quit = resolve));
-  const ink = render(createElement(Root, { source: channel, onQuit: () => quit(), color: true }), {
+  // A terminal for sure (checked above); NO_COLOR (no-color.org) still wins.
+  const color = !process.env.NO_COLOR;
+  const ink = render(createElement(Root, { source: channel, onQuit: () => quit(), color }), {
     exitOnCtrlC: false,
     maxFps: MAX_FPS,
     patchConsole: false,
-    onRender: () => renders++,
   });
   // Signals end us as q does (raw mode turns the terminal's Ctrl-C into a key).
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => quit());
@@ -79,7 +79,6 @@ export async function runTop(argv: string[], options: TopOptions): Promise<numbe
   // We launched it, so it does not outlive the view of it (a --pid target is left alone).
   const child = session.launched;
   if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-  if (process.env.MLTRACE_DEBUG_RENDERS) warnings.push(`${renders} renders`);
   for (const w of warnings) process.stderr.write(`mltrace: ${w}\n`);
   return 0;
 }

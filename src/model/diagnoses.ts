@@ -29,7 +29,6 @@ export interface DiagnosisInput {
   duration_s: number;
   sched: Times & { switches_involuntary: number; preempted_by: { comm: string; pid: number; count: number }[] };
   threads: (Times & { tid: number; pid: number; role: string })[];
-  processes: { pid: number; role: string; oncpu_ns: number }[];
   cpu_limits: CpuLimits & { usable_cpus: number };
 }
 

@@ -184,7 +184,7 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
   const root = cur.processes.find((p) => p.pid === ctx.target.pid);
   const duration_s = (cur.time_ns - (prev?.time_ns ?? ctx.started_ns)) / 1e9;
   const cpu_limits = usableCpus(cur.cpu_limits, ctx.host.cpus);
-  const diagnoses = diagnose({ duration_s, sched: { ...totals, preempted_by }, threads, processes, cpu_limits });
+  const diagnoses = diagnose({ duration_s, sched: { ...totals, preempted_by }, threads, cpu_limits });
   return {
     kind: ctx.kind === "final" ? "FINAL" : "INTERVAL",
     target: {

@@ -16,7 +16,6 @@ function input(threads: T[], over: Partial<DiagnosisInput["sched"]> = {}, usable
       switches_involuntary: 100, preempted_by: [], ...over,
     },
     threads,
-    processes: [],
     cpu_limits: { cpus_allowed: usable, usable_cpus: usable },
   };
 }
