@@ -53,6 +53,29 @@ Examples:
   });
 
 program
+  .command("top")
+  .description("live view of a process tree: where each role's time goes, its tasks, latencies and diagnoses")
+  .option("-p, --pid <pid>", "trace this process, its threads and every descendant (also those forked later)", positiveInteger("PID"))
+  .option("-i, --interval <seconds>", "refresh every this many seconds (default 1)", positiveSeconds("interval"))
+  .argument("[command...]", "command to launch and trace (after --); q ends it too")
+  .addHelpText(
+    "after",
+    `
+Keys: q quit, tab or 1-4 switch views, s sort, p pause, ? help.
+
+Examples:
+  mltrace top --pid 4242                   watch a running trainer and its DataLoader workers
+  mltrace top --interval 2 -- python train.py
+Needs a terminal; elsewhere use \`mltrace stat\`.`,
+  )
+  .action(async (argv: string[], opts) => {
+    // React's development build profiles every render: several times the CPU.
+    process.env.NODE_ENV ??= "production";
+    const { runTop } = await import("./commands/top.js");
+    process.exitCode = await runTop(argv, opts);
+  });
+
+program
   .command("doctor")
   .description("check what this machine supports and what mltrace will use")
   .option("--json", "print the findings as JSON")
@@ -71,13 +94,13 @@ Examples:
 
 program
   .command("demo")
-  .description("trace a built-in synthetic training job (trainer + data-loader workers)")
+  .description("trace a built-in synthetic, input-bound training job (trainer + data-loader workers) in mltrace top")
   .option("--json", "print the report as JSON")
   .addHelpText(
     "after",
     `
 Examples:
-  sudo mltrace demo            run the demo workload under mltrace and show the report`,
+  sudo mltrace demo            the demo workload live in mltrace top (a report via mltrace stat when not on a terminal)`,
   )
   .action(async (opts) => {
     process.exitCode = await runDemo(opts);

@@ -4,6 +4,9 @@
 // (burn CPU), and hand them over pipes; the trainer keeps one request in
 // flight per worker (prefetch) and runs a compute step per batch.
 //
+// --slow-loader makes the job input-bound: each batch costs the workers
+// SLOW_LOADER_FACTOR times the trainer's step, so the trainer mostly waits.
+//
 // Each process appends its own getrusage(RUSAGE_SELF) to --results at exit,
 // so tests can compare mltrace with the kernel's accounting.
 #define _GNU_SOURCE
@@ -27,6 +30,9 @@ struct options {
 };
 
 static struct options opt = {2, 3, 200, 2000, 3000, 256, NULL, NULL};
+static int slow_loader;
+
+#define SLOW_LOADER_FACTOR 10
 
 static void die(const char *what)
 {
@@ -208,7 +214,7 @@ int main(int argc, char **argv)
 		{"batches", required_argument, 0, 'b'}, {"step-us", required_argument, 0, 's'},
 		{"load-us", required_argument, 0, 'l'}, {"batch-kib", required_argument, 0, 'k'},
 		{"dataset", required_argument, 0, 'd'}, {"results", required_argument, 0, 'r'},
-		{0, 0, 0, 0},
+		{"slow-loader", no_argument, 0, 'S'}, {0, 0, 0, 0},
 	};
 	int c;
 
@@ -222,14 +228,17 @@ int main(int argc, char **argv)
 		case 'k': opt.batch_kib = atoi(optarg); break;
 		case 'd': opt.dataset = optarg; break;
 		case 'r': opt.results = optarg; break;
+		case 'S': slow_loader = 1; break;
 		default:
 			fprintf(stderr, "usage: pipeline [--workers N] [--threads N] [--batches N] [--step-us US] "
-					"[--load-us US] [--batch-kib K] [--dataset FILE] [--results FILE]\n");
+					"[--load-us US] [--batch-kib K] [--dataset FILE] [--results FILE] [--slow-loader]\n");
 			return 2;
 		}
 	}
 	if (opt.workers < 1 || opt.threads < 1 || opt.batch_kib < 1)
 		return 2;
+	if (slow_loader)
+		opt.load_us = SLOW_LOADER_FACTOR * opt.step_us;
 	if (opt.dataset)
 		make_dataset(opt.dataset, 64u << 20);
 

@@ -4,9 +4,10 @@ import type { ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import { basename } from "node:path";
 import { UserError } from "../errors.js";
-import { threadKey, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
+import { threadKey, type CpuLimits, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
 import type { TargetInfo } from "../model/report.js";
 import { launchGated, resolveCommand } from "./launch.js";
+import { readCpuLimits } from "./limits.js";
 import { checkPrivileges } from "./privileges.js";
 import { listThreads, processTree, readCmdline, readProcStat } from "./proc.js";
 import { SchedProbes } from "./sched-probes.js";
@@ -73,6 +74,8 @@ export class TraceSession {
   private endTarget!: (end: TargetEnd) => void;
   private failTarget!: (err: Error) => void;
   private closed = false;
+  /** the root's last known limits: kept once it has exited */
+  private cpuLimits?: CpuLimits;
 
   constructor(spec: TargetSpec, options: SessionOptions = {}) {
     // Everything a user can get wrong is checked before touching the kernel.
@@ -209,8 +212,10 @@ export class TraceSession {
         live.push(thread);
       }
     }
+    this.cpuLimits = readCpuLimits(this.target.pid) ?? this.cpuLimits;
     return {
       time_ns,
+      ...(this.cpuLimits ? { cpu_limits: { ...this.cpuLimits } } : {}),
       threads: [...this.finished.values(), ...live],
       processes: [...this.processes.values()].map((p) => ({ ...p })),
       neighbours: this.probes.readNeighbours(),

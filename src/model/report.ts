@@ -8,6 +8,7 @@ import {
   schedCounterNames,
   threadCounterNames,
   threadKey,
+  type CpuLimits,
   type DropCounts,
   type IoDeviceSample,
   type Sample,
@@ -15,6 +16,8 @@ import {
   type ThreadCounters,
   type ThreadSample,
 } from "./sample.js";
+import { diagnose, type Diagnosis } from "./diagnoses.js";
+import { assignRoles, roleNames, type Role } from "./roles.js";
 
 export interface HostInfo {
   hostname: string;
@@ -57,6 +60,8 @@ export interface ProcessStats extends RowCounters {
   exit_code?: number;
   exit_signal?: number;
   threads: number;
+  role: Role;
+  worker_index?: number;
 }
 
 export interface ThreadStats extends RowCounters {
@@ -64,6 +69,18 @@ export interface ThreadStats extends RowCounters {
   pid: number;
   comm: string;
   exited: boolean;
+  role: Role;
+}
+
+/** Where one role's threads spent the interval, summed over them. */
+export interface RoleStats {
+  role: Role;
+  processes: number;
+  threads: number;
+  oncpu_ns: number;
+  runq_wait_ns: number;
+  sleep_ns: number;
+  iowait_ns: number;
 }
 
 export interface Report {
@@ -123,6 +140,10 @@ export interface Report {
   lost_events: number;
   losses: DropCounts;
   host: HostInfo;
+  /** one entry per role present, in roleNames order */
+  roles: RoleStats[];
+  diagnoses: Diagnosis[];
+  cpu_limits: CpuLimits & { usable_cpus: number };
 }
 
 function zeroCounters(): Counters {
@@ -201,8 +222,10 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
   }
 
   const memory = new Map(cur.numa?.process_memory.map((m) => [m.pid, m.bytes]));
+  const roles = assignRoles(cur, ctx.target.pid);
   const processes: ProcessStats[] = cur.processes.filter((p) => !prevExited.has(p.pid)).map((p) => {
     const entry = perProcess.get(p.pid);
+    const role = roles.processes.get(p.pid) ?? { role: "other" as const };
     return {
       ...(memory.has(p.pid) ? { memory_per_node: memory.get(p.pid) } : {}),
       pid: p.pid,
@@ -212,11 +235,19 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
       ...(p.exit_status === undefined ? {} : decodeWaitStatus(p.exit_status)),
       threads: entry?.threads ?? 0,
       ...rowCounters(entry?.counters ?? zeroCounters()),
+      ...role,
     };
   });
 
   const threads: ThreadStats[] = threadDeltas
-    .map((t) => ({ tid: t.tid, pid: t.pid, comm: t.comm, exited: t.exited, ...rowCounters(t) }))
+    .map((t) => ({
+      tid: t.tid,
+      pid: t.pid,
+      comm: t.comm,
+      exited: t.exited,
+      ...rowCounters(t),
+      role: roles.threads.get(threadKey(t)) ?? ("other" as const),
+    }))
     .sort((a, b) => a.pid - b.pid || a.tid - b.tid);
 
   const prevNeighbours = new Map(prev?.neighbours.map((n) => [n.pid, n.count]));
@@ -249,6 +280,9 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
     .sort((a, b) => b.read_bytes + b.write_bytes - (a.read_bytes + a.write_bytes));
 
   const root = cur.processes.find((p) => p.pid === ctx.target.pid);
+  const duration_s = (cur.time_ns - (prev?.time_ns ?? ctx.started_ns)) / 1e9;
+  const cpu_limits = usableCpus(cur.cpu_limits, ctx.host.cpus);
+  const diagnoses = diagnose({ duration_s, sched: { ...totals, preempted_by }, threads, cpu_limits });
   return {
     kind: ctx.kind === "final" ? "FINAL" : "INTERVAL",
     target: {
@@ -257,7 +291,7 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
       processes: cur.processes.length,
       threads: new Set(cur.threads.map(threadKey)).size,
     },
-    duration_s: (cur.time_ns - (prev?.time_ns ?? ctx.started_ns)) / 1e9,
+    duration_s,
     elapsed_s: (cur.time_ns - ctx.started_ns) / 1e9,
     sched: {
       ...pick(totals, schedCounterNames),
@@ -296,5 +330,37 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
     lost_events: Object.values(losses).reduce((a, b) => a + b, 0),
     losses,
     host: ctx.host,
+    roles: roleStats(threads),
+    diagnoses,
+    cpu_limits,
   };
+}
+
+/** The tightest of affinity, cgroup quota and the CPUs online. */
+function usableCpus(limits: CpuLimits | undefined, online: number): CpuLimits & { usable_cpus: number } {
+  const allowed = limits?.cpus_allowed ?? online;
+  const usable = Math.min(allowed, online, limits?.cgroup_cpus ?? Infinity);
+  return { cpus_allowed: allowed, ...(limits?.cgroup_cpus === undefined ? {} : { cgroup_cpus: limits.cgroup_cpus }), usable_cpus: usable };
+}
+
+function roleStats(threads: ThreadStats[]): RoleStats[] {
+  const byRole = new Map<Role, RoleStats & { pids: Set<number> }>();
+  for (const t of threads) {
+    const entry = byRole.get(t.role) ?? {
+      role: t.role, processes: 0, threads: 0, oncpu_ns: 0, runq_wait_ns: 0, sleep_ns: 0, iowait_ns: 0, pids: new Set<number>(),
+    };
+    entry.threads++;
+    entry.pids.add(t.pid);
+    entry.oncpu_ns += t.oncpu_ns;
+    entry.runq_wait_ns += t.runq_wait_ns;
+    entry.sleep_ns += t.sleep_ns;
+    entry.iowait_ns += t.iowait_ns;
+    byRole.set(t.role, entry);
+  }
+  return roleNames.flatMap((role) => {
+    const e = byRole.get(role);
+    if (!e) return [];
+    const { pids, ...rest } = e;
+    return [{ ...rest, processes: pids.size }];
+  });
 }

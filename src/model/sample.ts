@@ -157,6 +157,14 @@ export interface DropCounts {
   neighbours_dropped: number;
 }
 
+/** CPUs the target's root process may use, read by the collector. */
+export interface CpuLimits {
+  /** CPUs in its affinity mask (/proc/PID/status Cpus_allowed_list) */
+  cpus_allowed: number;
+  /** cgroup v2 cpu.max quota/period, the tightest along its cgroup path; absent when unlimited */
+  cgroup_cpus?: number;
+}
+
 export interface Sample {
   /** CLOCK_MONOTONIC nanoseconds when the maps were read */
   time_ns: number;
@@ -170,9 +178,19 @@ export interface Sample {
   numa?: NumaSample;
   /** probe families that were loaded (the others' counters are zeros) */
   families: string[];
+  /** absent in recordings made before it existed */
+  cpu_limits?: CpuLimits;
 }
 
 /** Identifies a thread across samples even when its tid is reused. */
 export function threadKey(t: Pick<ThreadSample, "tid" | "start_ns">): string {
   return `${t.tid}@${t.start_ns}`;
+}
+
+/** A thread's counters and arrays before it did anything (tests, replay of
+ * recordings that predate a family). */
+export function zeroThreadCounters(): ThreadCounters & Record<ArrayName, number[]> {
+  const counters = Object.fromEntries(threadCounterNames.map((n) => [n, 0])) as unknown as ThreadCounters;
+  const arrays = Object.fromEntries(arrayNames.map((n) => [n, [] as number[]])) as Record<ArrayName, number[]>;
+  return { ...counters, ...arrays };
 }

@@ -35,11 +35,14 @@ export function reportToJson(report: Report): Record<string, unknown> {
   for (const p of json.processes as Record<string, unknown>[]) {
     p.exit_code ??= null;
     p.exit_signal ??= null;
+    p.worker_index ??= null;
   }
   const numa = json.numa as Record<string, unknown>;
   for (const key of ["cross_node_migrations", "local_allocs", "remote_allocs", "miss_allocs", "balancing_moves", "balancing_swaps", "page_migrations", "hint_faults"]) {
     numa[key] ??= null;
   }
+  const limits = json.cpu_limits as Record<string, unknown>;
+  limits.cgroup_cpus ??= null;
   return json;
 }
 

@@ -54,11 +54,12 @@ export function statText(r: Report): string {
     ` Processes:`,
     ...table(
       [
-        ["   PID", "PPID", "COMM", "THR", "ON-CPU", "RUNQ", "SLEEP", "BLOCKED", "VCSW", "IVCSW", "MINFLT", "MAJFLT", "READ", "WRITE", "STATUS"],
+        ["   PID", "PPID", "COMM", "ROLE", "THR", "ON-CPU", "RUNQ", "SLEEP", "BLOCKED", "VCSW", "IVCSW", "MINFLT", "MAJFLT", "READ", "WRITE", "STATUS"],
         ...r.processes.map((p) => [
           `   ${p.pid}`,
           String(p.ppid),
           p.comm,
+          roleLabel(p),
           String(p.threads),
           duration(p.oncpu_ns),
           duration(p.runq_wait_ns),
@@ -73,9 +74,10 @@ export function statText(r: Report): string {
           p.exit_signal !== undefined ? `signal ${p.exit_signal}` : p.exit_code !== undefined ? `exit ${p.exit_code}` : p.exited ? "exited" : "running",
         ]),
       ],
-      new Set([0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]),
+      new Set([0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]),
     ),
   );
+  lines.push(``, ` Diagnoses:`, ...diagnosisLines(r));
   lines.push(``, ` Preempted by (tasks outside the target that took a CPU from it):`);
   if (s.preempted_by.length === 0) lines.push("    (none)");
   else lines.push(...table(s.preempted_by.map((n) => [`    ${n.pid}`, n.comm, `${count(n.count)} times`]), new Set([0, 2])));
@@ -134,6 +136,20 @@ function numaLines(r: Report): string[] {
       n.memory_per_node.map((m) => [`    node ${m.node}`, `target ${bytes(m.target_bytes)}`, `free ${bytes(m.free_bytes)} of ${bytes(m.total_bytes)}`]),
     ),
   ];
+}
+
+/** "dataloader 2" for worker 2, the role otherwise. */
+export function roleLabel(p: { role: string; worker_index?: number }): string {
+  return p.worker_index === undefined ? p.role : `${p.role} ${p.worker_index}`;
+}
+
+function diagnosisLines(r: Report): string[] {
+  if (r.diagnoses.length === 0) return ["    (none: no rule fired)"];
+  return r.diagnoses.flatMap((d) => [
+    `   [${d.severity}] ${d.id}: ${d.summary}`,
+    `       evidence: ${Object.entries(d.evidence).map(([k, v]) => `${k}=${v}`).join(" ")}`,
+    `       try: ${d.suggestion}`,
+  ]);
 }
 
 function lostLine(r: Report): string {

@@ -1,37 +1,11 @@
 // No BPF program or link outlives mltrace, even when it is killed with -9:
 // links are owned by its file descriptors and nothing is pinned.
-import { readdirSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { expect, it } from "vitest";
 import { describeEbpf } from "../helpers/ebpf.js";
 import { mltrace, waitFor } from "../helpers/mltrace.js";
-
-/** Program and link ids the process holds, from its fds' fdinfo. */
-function heldBy(pid: number): { programs: Set<number>; links: Set<number> } {
-  const programs = new Set<number>();
-  const links = new Set<number>();
-  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
-    let info: string;
-    try {
-      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8");
-    } catch {
-      continue;
-    }
-    const link = /^link_id:\s*(\d+)/m.exec(info);
-    const prog = /^prog_id:\s*(\d+)/m.exec(info);
-    if (link) links.add(Number(link[1]));
-    else if (prog) programs.add(Number(prog[1]));
-  }
-  return { programs, links };
-}
-
-/** What bpftool sees loaded in the kernel, by id. */
-function inKernel(what: "prog" | "link"): Map<number, string> {
-  const out = spawnSync("bpftool", ["-j", what, "show"], { encoding: "utf8" });
-  if (out.status !== 0) throw new Error(`bpftool ${what} show failed: ${out.stderr}`);
-  return new Map((JSON.parse(out.stdout) as { id: number; name?: string; tp_name?: string }[]).map((e) => [e.id, e.name ?? e.tp_name ?? ""]));
-}
+import { MLTRACE_PROGRAMS, heldBy, inKernel } from "../helpers/bpf-held.js";
 
 describeEbpf("teardown", () => {
   for (const signal of ["SIGKILL", "SIGTERM"] as const) {
@@ -46,23 +20,7 @@ describeEbpf("teardown", () => {
         const links = inKernel("link");
         // bpftool sees what mltrace holds: its programs, each attached
         // through links (the major-fault program once per CPU).
-        expect([...held.programs].map((id) => programs.get(id)).sort()).toEqual(
-          [
-            "mlt_exec_btf",
-            "mlt_exit_btf",
-            "mlt_fault_pc_btf",
-            "mlt_fork_btf",
-            "mlt_io_start_btf",
-            "mlt_major_fault",
-            "mlt_pc_add_btf",
-            "mlt_pf_kern_btf",
-            "mlt_pf_user_btf",
-            "mlt_rename_btf",
-            "mlt_rq_done_btf",
-            "mlt_rq_issue_btf",
-            "mlt_switch_btf",
-          ],
-        );
+        expect([...held.programs].map((id) => programs.get(id)).sort()).toEqual(MLTRACE_PROGRAMS);
         expect(held.links.size).toBe(12 + availableParallelism());
         for (const id of held.links) expect(links.has(id)).toBe(true);
 

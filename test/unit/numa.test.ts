@@ -5,7 +5,7 @@ import { nodeMemory, splitAllocations } from "../../src/model/numa.js";
 import { parseCpuList, parseNodeMeminfo, parseNumaMaps } from "../../src/collector/numa-topology.js";
 import { buildReport, type ReportContext } from "../../src/model/report.js";
 import { reportToJson } from "../../src/schema/schema.js";
-import type { Sample, ThreadSample } from "../../src/model/sample.js";
+import { zeroThreadCounters, type Sample, type ThreadSample } from "../../src/model/sample.js";
 
 describe("allocation split", () => {
   it("reads local off the diagonal of placed, remote off it, miss off wanted's diagonal", () => {
@@ -80,19 +80,13 @@ describe("the NUMA section of a report", () => {
     started_ns: 0,
   };
   const zeros = Array(32).fill(0);
-  const thread = (placed: number[], wanted: number[]): ThreadSample =>
-    ({
-      tid: 1, pid: 1, comm: "t", start_ns: 0, exited: false,
-      ...Object.fromEntries(
-        ["oncpu_ns", "runq_wait_ns", "sleep_ns", "iowait_ns", "switches_voluntary", "switches_involuntary", "wakeups", "migrations",
-          "faults_minor", "faults_major", "exceptions_user", "exceptions_kernel", "major_file", "major_anon", "major_unclassified",
-          "major_user", "major_kernel", "read_ops", "read_bytes", "write_ops", "write_bytes", "pagecache_misses",
-          "balancing_moves", "balancing_swaps", "page_migrations"].map((k) => [k, 0]),
-      ),
-      cross_node_migrations: 4,
-      runq_hist: zeros, offcpu_hist: zeros, major_latency_hist: zeros, queue_hist: zeros, device_hist: zeros,
-      numa_placed: placed, numa_wanted: wanted,
-    }) as ThreadSample;
+  const thread = (placed: number[], wanted: number[]): ThreadSample => ({
+    ...zeroThreadCounters(),
+    tid: 1, pid: 1, comm: "t", start_ns: 0, exited: false,
+    cross_node_migrations: 4,
+    runq_hist: zeros, offcpu_hist: zeros, major_latency_hist: zeros, queue_hist: zeros, device_hist: zeros,
+    numa_placed: placed, numa_wanted: wanted,
+  });
   const base: Omit<Sample, "numa_nodes" | "threads"> = {
     time_ns: 1e9, processes: [{ pid: 1, ppid: 0, comm: "t", exited: false }], neighbours: [],
     drops: { events_dropped: 0, threads_dropped: 0, targets_dropped: 0, neighbours_dropped: 0 }, devices: [], families: ["sched"],

@@ -1,50 +1,23 @@
 import { describe, expect, it } from "vitest";
 import { buildReport, decodeWaitStatus, type ReportContext } from "../../src/model/report.js";
-import type { Sample, ThreadSample } from "../../src/model/sample.js";
+import { zeroThreadCounters, type Sample, type ThreadSample } from "../../src/model/sample.js";
 import { decodeReport, encodeReport, reportToJson } from "../../src/schema/schema.js";
 
 const SLOTS = 32;
 
 function thread(tid: number, pid: number, over: Partial<ThreadSample> = {}): ThreadSample {
   return {
+    ...zeroThreadCounters(),
     tid,
     pid,
     comm: `t${tid}`,
     start_ns: 0,
     exited: false,
-    oncpu_ns: 0,
-    runq_wait_ns: 0,
-    sleep_ns: 0,
-    iowait_ns: 0,
-    switches_voluntary: 0,
-    switches_involuntary: 0,
-    wakeups: 0,
-    migrations: 0,
-    faults_minor: 0,
-    faults_major: 0,
-    exceptions_user: 0,
-    exceptions_kernel: 0,
-    major_file: 0,
-    major_anon: 0,
-    major_unclassified: 0,
-    major_user: 0,
-    major_kernel: 0,
-    read_ops: 0,
-    read_bytes: 0,
-    write_ops: 0,
-    write_bytes: 0,
-    pagecache_misses: 0,
-    cross_node_migrations: 0,
-    balancing_moves: 0,
-    balancing_swaps: 0,
-    page_migrations: 0,
     runq_hist: Array(SLOTS).fill(0),
     offcpu_hist: Array(SLOTS).fill(0),
     major_latency_hist: Array(SLOTS).fill(0),
     queue_hist: Array(SLOTS).fill(0),
     device_hist: Array(SLOTS).fill(0),
-    numa_placed: [],
-    numa_wanted: [],
     ...over,
   };
 }
@@ -184,6 +157,23 @@ describe("the schema", () => {
     expect(Object.keys(json.threads[0])).toEqual(expect.arrayContaining(["tid", "pid", "comm", ...counters, "faults_minor", "faults_major"]));
     expect(Object.keys(json.faults)).toEqual(expect.arrayContaining(["minor", "major", "major_file", "major_anon", "major_latency_hist"]));
     expect(json.sched.preempted_by[0]).toEqual({ comm: "hog", pid: 9, count: 10 });
+  });
+
+  it("carries roles, per-role totals, CPU limits and diagnoses", () => {
+    const busy = sample(3_000_000_000, [
+      thread(100, 100, { oncpu_ns: 0.1e9, sleep_ns: 1.9e9 }),
+      thread(200, 200, { comm: "trainer", oncpu_ns: 1.9e9, sleep_ns: 0.1e9 }),
+    ]);
+    busy.processes[1]!.comm = "trainer"; // forked, not exec'd: a DataLoader worker
+    busy.cpu_limits = { cpus_allowed: 1, cgroup_cpus: 0.5 };
+    const json = reportToJson(buildReport(null, busy, ctx)) as any;
+    expect(json.processes.map((p: any) => [p.role, p.worker_index])).toEqual([["trainer", null], ["dataloader", 0]]);
+    expect(json.threads.map((t: any) => t.role)).toEqual(["trainer", "dataloader"]);
+    expect(json.roles.map((x: any) => [x.role, x.oncpu_ns])).toEqual([["trainer", 0.1e9], ["dataloader", 1.9e9]]);
+    expect(json.cpu_limits).toEqual({ cpus_allowed: 1, cgroup_cpus: 0.5, usable_cpus: 0.5 });
+    expect(json.diagnoses.map((d: any) => d.id)).toEqual(["input-bound"]);
+    expect(Object.keys(json.diagnoses[0])).toEqual(expect.arrayContaining(["id", "severity", "summary", "evidence", "suggestion"]));
+    expect(json.diagnoses[0].evidence.trainer_waiting_share).toBe(0.95);
   });
 
   it("round-trips a report through protobuf", () => {

@@ -1,0 +1,83 @@
+// Who is who in a training job: every process and thread of the target gets
+// a role. Decided from the cumulative sample (not one interval), so a pool
+// thread that idled for a second keeps its role.
+import { threadKey, type ProcessSample, type Sample, type ThreadSample } from "./sample.js";
+
+export type Role = "trainer" | "dataloader" | "pin-memory" | "intra-op" | "other";
+export const roleNames: readonly Role[] = ["trainer", "dataloader", "pin-memory", "intra-op", "other"];
+
+export interface ProcessRole {
+  role: Role;
+  /** k of "DataLoader worker k": fork order among the trainer's workers over the session */
+  worker_index?: number;
+}
+
+export interface Roles {
+  processes: Map<number, ProcessRole>;
+  /** by threadKey() */
+  threads: Map<string, Role>;
+}
+
+// PyTorch >= 2.1 names its threads (pt_data_worker, pt_data_pin); older
+// releases (Debian's 1.13) leave them as "python3", hence the behaviour
+// rules below. Names other runtimes give their pools are accepted too.
+const WORKER_NAME = /pt_data_worker|dataloader|data_worker/i;
+const PIN_NAME = /pin_memory|pt_data_pin|pin-memory|pt_pin/i;
+const POOL_NAME = /^(omp_|gomp|intra|pool|mkl|tbb|pt_intra|pt_thread)/i;
+
+/** A thread of the trainer that ran at least this long... */
+const BUSY_MIN_NS = 10e6;
+/**
+ * ...and was on a CPU at least this share of its life, or of the main
+ * thread's CPU, is part of its pool. Either alone is fragile: a pool thread
+ * of a trainer starved by other processes spends most of its life waiting,
+ * and a main thread that imported torch for seconds dwarfs any pool.
+ * Queue feeders and watchdogs stay far below both.
+ */
+const BUSY_SHARE = 0.05;
+
+/**
+ * A DataLoader worker is forked by the trainer and keeps running the
+ * trainer's code (no exec: same comm, or a worker's name), and it does work
+ * (ran on a CPU). A child that exec'd another program (a shell, nvidia-smi,
+ * a compiler) is "other".
+ */
+function isWorker(p: ProcessSample, trainer: ProcessSample | undefined, oncpu: number): boolean {
+  if (!trainer || p.ppid !== trainer.pid) return false;
+  const runsTrainerCode = p.comm === trainer.comm || WORKER_NAME.test(p.comm);
+  return runsTrainerCode && oncpu > 0;
+}
+
+export function assignRoles(sample: Sample, targetPid: number): Roles {
+  const oncpuByPid = new Map<number, number>();
+  for (const t of sample.threads) oncpuByPid.set(t.pid, (oncpuByPid.get(t.pid) ?? 0) + t.oncpu_ns);
+  const trainer = sample.processes.find((p) => p.pid === targetPid);
+
+  const processes = new Map<number, ProcessRole>();
+  let nextWorker = 0;
+  // The collector lists processes in the order it learnt of them, which for
+  // forks is fork order: worker indices follow it.
+  for (const p of sample.processes) {
+    if (p.pid === targetPid) processes.set(p.pid, { role: "trainer" });
+    else if (isWorker(p, trainer, oncpuByPid.get(p.pid) ?? 0)) processes.set(p.pid, { role: "dataloader", worker_index: nextWorker++ });
+    else processes.set(p.pid, { role: "other" });
+  }
+
+  const main = sample.threads.find((t) => t.tid === targetPid && t.pid === targetPid);
+  const busy = (t: ThreadSample) => {
+    if (t.oncpu_ns < BUSY_MIN_NS) return false;
+    const life = t.start_ns > 0 ? sample.time_ns - t.start_ns : Infinity;
+    return t.oncpu_ns >= BUSY_SHARE * life || t.oncpu_ns >= BUSY_SHARE * (main?.oncpu_ns ?? 0);
+  };
+  const threads = new Map<string, Role>();
+  for (const t of sample.threads) threads.set(threadKey(t), threadRole(t, targetPid, processes, busy));
+  return { processes, threads };
+}
+
+function threadRole(t: ThreadSample, targetPid: number, processes: Map<number, ProcessRole>, busy: (t: ThreadSample) => boolean): Role {
+  if (t.pid !== targetPid) return processes.get(t.pid)?.role === "dataloader" ? "dataloader" : "other";
+  if (t.tid === targetPid) return "trainer";
+  if (PIN_NAME.test(t.comm)) return "pin-memory";
+  if (POOL_NAME.test(t.comm) || busy(t)) return "intra-op";
+  return "other";
+}
