@@ -19,7 +19,10 @@ export interface TopOptions {
 // Ink redraws at most this often; snapshots arrive once per interval anyway,
 // keys (view, sort) redraw at once within this limit.
 const MAX_FPS = 4;
-const ALT_SCREEN_ON = "\x1b[?1049h";
+// The alternate screen keeps the user's scrollback clean; the cursor does
+// not move with it, so home it or Ink draws from wherever it was (and a full
+// frame would scroll: flicker).
+const ALT_SCREEN_ON = "\x1b[?1049h\x1b[H";
 const ALT_SCREEN_OFF = "\x1b[?1049l";
 
 /** mltrace's own CPU, in cores, since the previous call. */
