@@ -69,12 +69,13 @@ function inputBound(r: DiagnosisInput, wallNs: number): Diagnosis | null {
   const share = (x: number) => x / Math.max(w.total, 1);
   // Workers short of CPU comes first: "add workers" would make it worse.
   const cpuShort = share(w.runq_wait_ns) >= INPUT_BOUND.workerRunqShare;
-  const [, suggestion] = [
+  const options: [number, string][] = [
     [cpuShort ? 1 : share(w.runq_wait_ns), "the workers wait for a CPU: give the job more CPUs, or fewer intra-op threads (torch.set_num_threads) so workers get a CPU"],
     [share(w.iowait_ns), "the workers are blocked on I/O: faster storage, a warm page cache, or larger sequential reads"],
     [share(w.sleep_ns), "the workers sleep: check locks and IPC between them and the trainer (prefetch_factor, persistent_workers, queue sizes)"],
     [share(w.oncpu_ns), "the workers are busy on CPU: add DataLoader workers (num_workers) if CPUs are free, make __getitem__ cheaper (decode, augment), or cache preprocessed samples"],
-  ].reduce((a, b) => ((b[0] as number) > (a[0] as number) ? b : a)) as [number, string];
+  ];
+  const suggestion = options.reduce((a, b) => (b[0] > a[0] ? b : a))[1];
   return {
     id: "input-bound",
     severity: waiting >= INPUT_BOUND.critical ? "critical" : "warning",
