@@ -19,7 +19,10 @@ export interface TopOptions {
 // Ink redraws at most this often; snapshots arrive once per interval anyway,
 // keys (view, sort) redraw at once within this limit.
 const MAX_FPS = 4;
-const ALT_SCREEN_ON = "\x1b[?1049h";
+// The alternate screen keeps the user's scrollback clean; the cursor does
+// not move with it, so home it or Ink draws from wherever it was (and a full
+// frame would scroll: flicker).
+const ALT_SCREEN_ON = "\x1b[?1049h\x1b[H";
 const ALT_SCREEN_OFF = "\x1b[?1049l";
 
 /** mltrace's own CPU, in cores, since the previous call. */
@@ -52,15 +55,22 @@ export async function runTop(argv: string[], options: TopOptions): Promise<numbe
   const selfCpu = selfCpuMeter();
 
   const timer = setInterval(() => channel.publish(model.addSample(session.sample(), selfCpu())), interval * 1000);
+  let quitting = false;
   void session.ended.then(async (end) => {
     clearInterval(timer);
+    if (quitting) return; // q came first: the session is closed
     const final = await session.finalSample();
+    // Nothing is left to trace: detach now, not when the user gets to q.
+    session.close();
     channel.publish(model.finish(final, { ...session.target, ...end }));
+  }).catch((err: Error) => {
+    // Reading a session that q closed meanwhile fails: nothing to show then.
+    if (!quitting) warnings.push(`could not read the final counters: ${err.message}`);
   });
 
   process.stdout.write(ALT_SCREEN_ON);
   let quit!: () => void;
-  const quitting = new Promise<void>((resolve) => (quit = resolve));
+  const quitRequested = new Promise<void>((resolve) => (quit = resolve));
   // A terminal for sure (checked above); NO_COLOR (no-color.org) still wins.
   const color = !process.env.NO_COLOR;
   const ink = render(createElement(Root, { source: channel, onQuit: () => quit(), color }), {
@@ -71,7 +81,8 @@ export async function runTop(argv: string[], options: TopOptions): Promise<numbe
   // Signals end us as q does (raw mode turns the terminal's Ctrl-C into a key).
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => quit());
 
-  await quitting;
+  await quitRequested;
+  quitting = true;
   clearInterval(timer);
   ink.unmount();
   process.stdout.write(ALT_SCREEN_OFF);

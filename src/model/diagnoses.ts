@@ -35,7 +35,7 @@ export interface DiagnosisInput {
 // Intervals shorter than this say too little to judge.
 const MIN_WALL_S = 0.1;
 
-export const INPUT_BOUND = { waitingShare: 0.5, critical: 0.8 };
+export const INPUT_BOUND = { waitingShare: 0.5, critical: 0.8, workerRunqShare: 0.25 };
 export const CPU_CONTENTION = { runqShare: 0.25, critical: 0.5, runqCpus: 0.1, outsideShare: 0.25 };
 export const OVERSUBSCRIPTION = { ratio: 1.5, critical: 3, extraThreads: 1, runqShare: 0.2 };
 
@@ -67,12 +67,15 @@ function inputBound(r: DiagnosisInput, wallNs: number): Diagnosis | null {
   const w = sum(workerThreads);
   if (waiting < INPUT_BOUND.waitingShare || w.oncpu_ns === 0) return null;
   const share = (x: number) => x / Math.max(w.total, 1);
-  const [, suggestion] = [
-    [share(w.runq_wait_ns), "the workers wait for a CPU: give the job more CPUs, or fewer intra-op threads (torch.set_num_threads) so workers get a CPU"],
+  // Workers short of CPU comes first: "add workers" would make it worse.
+  const cpuShort = share(w.runq_wait_ns) >= INPUT_BOUND.workerRunqShare;
+  const options: [number, string][] = [
+    [cpuShort ? 1 : share(w.runq_wait_ns), "the workers wait for a CPU: give the job more CPUs, or fewer intra-op threads (torch.set_num_threads) so workers get a CPU"],
     [share(w.iowait_ns), "the workers are blocked on I/O: faster storage, a warm page cache, or larger sequential reads"],
     [share(w.sleep_ns), "the workers sleep: check locks and IPC between them and the trainer (prefetch_factor, persistent_workers, queue sizes)"],
     [share(w.oncpu_ns), "the workers are busy on CPU: add DataLoader workers (num_workers) if CPUs are free, make __getitem__ cheaper (decode, augment), or cache preprocessed samples"],
-  ].reduce((a, b) => ((b[0] as number) > (a[0] as number) ? b : a)) as [number, string];
+  ];
+  const suggestion = options.reduce((a, b) => (b[0] > a[0] ? b : a))[1];
   return {
     id: "input-bound",
     severity: waiting >= INPUT_BOUND.critical ? "critical" : "warning",

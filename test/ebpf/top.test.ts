@@ -70,14 +70,16 @@ describeEbpf("mltrace top in a terminal", () => {
     await waitFor("the launched trainer to end", () => !alive(trainerPid), 5000);
   });
 
-  it("says the target exited, with its code, and keeps the summary until q", async () => {
+  it("says the target exited, with its code, and keeps the summary until Ctrl-C", async () => {
     const pid = startTop(["--interval", "0.5", "--", pipeline, "--workers", "1", "--threads", "1", "--batches", "50"]);
     await waitFor("the exit notice", () => screen().includes("target exited (code 0)"), 20_000);
     expect(screen()).toContain("summary of the whole session; q to quit");
     expect(screen()).toMatch(/dataloader 0/);
     await new Promise((r) => setTimeout(r, 300));
     expect(alive(pid)).toBe(true);
-    tmux("send-keys", "-t", "top", "q");
+    // the target is gone, so are the probes: only the summary is left
+    expect(programsHeldBy(pid).size).toBe(0);
+    tmux("send-keys", "-t", "top", "C-c");
     await waitFor("mltrace to exit", () => !alive(pid), 10_000);
   });
 });

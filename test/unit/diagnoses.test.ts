@@ -35,6 +35,9 @@ describe("diagnose", () => {
     expect(d!.evidence.workers).toBe(2);
     expect(d!.evidence.worker_oncpu_share).toBe(0.85);
     expect(d!.suggestion).toContain("num_workers");
+    // workers that wait for a CPU need CPUs, not more workers
+    const [starved] = diagnose(input([t(1, 1, "trainer", 100, 0, 900), t(2, 2, "dataloader", 600, 300, 100)]));
+    expect(starved!.suggestion).toContain("wait for a CPU");
     // no workers: a trainer that sleeps is not input-bound
     expect(ids(input([t(1, 1, "trainer", 100, 0, 900)]))).toEqual([]);
   });
