@@ -31,7 +31,8 @@ Napi::Function BpfObject::Define(Napi::Env env) {
                          InstanceMethod("setMaxEntries", &BpfObject::SetMaxEntries),
                          InstanceMethod("queuePush", &BpfObject::QueuePush),
                          InstanceMethod("queuePop", &BpfObject::QueuePop),
-                         InstanceMethod("mapSnapshot", &BpfObject::MapSnapshot),
+                         InstanceMethod("mapUsedSlots", &BpfObject::MapUsedSlots),
+                         InstanceMethod("mapSnapshotSlots", &BpfObject::MapSnapshotSlots),
                          InstanceMethod("pollRing", &BpfObject::PollRing),
                          InstanceMethod("close", &BpfObject::Close),
                      });
@@ -290,22 +291,51 @@ Napi::Value BpfObject::QueuePop(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// mapSnapshot(name): a copy of a whole BPF_F_MMAPABLE array, read through a
-// shared mapping (made on first use, undone by close()): no system call per
-// entry, and JS never holds memory that close() unmaps.
-Napi::Value BpfObject::MapSnapshot(const Napi::CallbackInfo& info) {
-  std::string name = info[0].As<Napi::String>();
-  auto* map = FindMap(info.Env(), name);
-  size_t bytes = static_cast<size_t>((bpf_map__value_size(map) + 7) / 8 * 8) * bpf_map__max_entries(map);
+// A BPF_F_MMAPABLE array, read through a shared mapping made on first use
+// and undone by close(). JS only ever gets copies, so it never holds memory
+// that close() unmaps.
+BpfObject::MappedArray BpfObject::Mapped(Napi::Env env, const std::string& name) {
+  auto* map = FindMap(env, name);
+  size_t stride = (bpf_map__value_size(map) + 7) / 8 * 8;
+  uint32_t entries = bpf_map__max_entries(map);
   auto it = mappings_.find(name);
   if (it == mappings_.end()) {
     size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    size_t size = (bytes + page - 1) / page * page;
+    size_t size = (stride * entries + page - 1) / page * page;
     void* addr = mmap(nullptr, size, PROT_READ, MAP_SHARED, bpf_map__fd(map), 0);
-    if (addr == MAP_FAILED) throw BpfError(info.Env(), "mmap map " + name, errno);
+    if (addr == MAP_FAILED) throw BpfError(env, "mmap map " + name, errno);
     it = mappings_.emplace(name, Mapping{addr, size}).first;
   }
-  return Napi::Buffer<uint8_t>::Copy(info.Env(), static_cast<const uint8_t*>(it->second.addr), bytes);
+  return {static_cast<const uint8_t*>(it->second.addr), stride, entries};
+}
+
+// mapUsedSlots(name, offset): indexes of the entries whose u32 at `offset`
+// is not zero (a record's tid: the slot is in use). Scans in place, so a
+// sample costs the threads traced, not the map's size.
+Napi::Value BpfObject::MapUsedSlots(const Napi::CallbackInfo& info) {
+  auto m = Mapped(info.Env(), info[0].As<Napi::String>());
+  uint32_t offset = info[1].As<Napi::Number>().Uint32Value();
+  std::vector<uint32_t> used;
+  for (uint32_t i = 0; i < m.entries; i++) {
+    uint32_t v;
+    std::memcpy(&v, m.data + i * m.stride + offset, sizeof(v));
+    if (v) used.push_back(i);
+  }
+  auto out = Napi::Uint32Array::New(info.Env(), used.size());
+  std::memcpy(out.Data(), used.data(), used.size() * sizeof(uint32_t));
+  return out;
+}
+
+// mapSnapshotSlots(name, slots): copies of those entries, back to back.
+Napi::Value BpfObject::MapSnapshotSlots(const Napi::CallbackInfo& info) {
+  auto m = Mapped(info.Env(), info[0].As<Napi::String>());
+  auto slots = info[1].As<Napi::Uint32Array>();
+  auto out = Napi::Buffer<uint8_t>::New(info.Env(), slots.ElementLength() * m.stride);
+  for (size_t i = 0; i < slots.ElementLength(); i++) {
+    if (slots[i] >= m.entries) throw BpfError(info.Env(), "read slot of map", ERANGE);
+    std::memcpy(out.Data() + i * m.stride, m.data + slots[i] * m.stride, m.stride);
+  }
+  return out;
 }
 
 // pollRing(name, onBatch, onError): starts the one poll thread for this

@@ -34,11 +34,18 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   void SetMaxEntries(const Napi::CallbackInfo& info);
   void QueuePush(const Napi::CallbackInfo& info);
   Napi::Value QueuePop(const Napi::CallbackInfo& info);
-  Napi::Value MapSnapshot(const Napi::CallbackInfo& info);
+  Napi::Value MapUsedSlots(const Napi::CallbackInfo& info);
+  Napi::Value MapSnapshotSlots(const Napi::CallbackInfo& info);
   void PollRing(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
 
   void Teardown();
+  struct MappedArray {
+    const uint8_t* data;
+    size_t stride;
+    uint32_t entries;
+  };
+  MappedArray Mapped(Napi::Env env, const std::string& name);
   struct bpf_program* FindProgram(Napi::Env env, const std::string& name);
   struct bpf_map* FindMap(Napi::Env env, const std::string& name);
   void RequireOpen(Napi::Env env);

@@ -34,6 +34,7 @@ static const char* ErrnoName(int err) {
     case ENOSYS: return "ENOSYS";
     case EOPNOTSUPP: return "EOPNOTSUPP";
     case ESTALE: return "ESTALE";
+    case ERANGE: return "ERANGE";
     default: return "E?";
   }
 }

@@ -76,3 +76,24 @@ export function sumPerCpu(buf: Buffer, stride: number): number {
   for (let at = 0; at + 8 <= buf.length; at += stride) total += u64(buf, at);
   return total;
 }
+
+/**
+ * Records of the given slots of a per-thread array (one snapshot, copied
+ * through the addon's mapping), by slot.
+ */
+export function slotRecords<T>(
+  object: { mapSnapshotSlots(name: string, slots: Uint32Array): Buffer },
+  map: string,
+  slots: Uint32Array,
+  stride: number,
+  decode: (buf: Buffer, at: number) => T,
+): (slot: number) => T {
+  const data = object.mapSnapshotSlots(map, slots);
+  const index = new Map<number, number>();
+  slots.forEach((slot, i) => index.set(slot, i));
+  return (slot) => {
+    const i = index.get(slot);
+    if (i === undefined) throw new Error(`slot ${slot} of ${map} was not read`);
+    return decode(data, i * stride);
+  };
+}

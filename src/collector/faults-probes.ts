@@ -1,7 +1,7 @@
 // The faults family in user space: loads its programs on the scheduler's
 // thread slots, attaches the major-fault program to every CPU, reads records.
 import { native, type NativeBpfObject } from "../native/addon.js";
-import { structDecoder } from "./decode.js";
+import { slotRecords, structDecoder } from "./decode.js";
 import { loadFamily, type AttachMode } from "./family.js";
 import { onlineCpuList } from "./host.js";
 import type { FaultCounters } from "../model/sample.js";
@@ -47,10 +47,9 @@ export class FaultProbes {
     this.stride = this.object.mapInfo("fault_records").valueStride;
   }
 
-  /** Records by slot (the scheduler's), all of them; free slots are zeros. */
-  readAll(): (slot: number) => FaultRecord {
-    const all = this.object.mapSnapshot("fault_records");
-    return (slot) => this.decoder.decode(all, slot * this.stride);
+  /** Records of the scheduler's slots in use, by slot. */
+  readSlots(slots: Uint32Array): (slot: number) => FaultRecord {
+    return slotRecords(this.object, "fault_records", slots, this.stride, (buf, at) => this.decoder.decode(buf, at));
   }
 
   /** Zeroes a slot before the scheduler family hands it to a new thread. */

@@ -1,7 +1,7 @@
 // The block I/O family in user space: loads its programs on the scheduler's
 // thread slots, reads per-thread records and per-device totals.
 import { native, type NativeBpfObject } from "../native/addon.js";
-import { structDecoder } from "./decode.js";
+import { slotRecords, structDecoder } from "./decode.js";
 import { loadFamily, type AttachMode } from "./family.js";
 import type { IoCounters, IoDeviceSample } from "../model/sample.js";
 
@@ -39,10 +39,9 @@ export class IoProbes {
     this.stride = this.object.mapInfo("io_records").valueStride;
   }
 
-  /** Records by slot (the scheduler's), all of them; free slots are zeros. */
-  readAll(): (slot: number) => IoRecord {
-    const all = this.object.mapSnapshot("io_records");
-    return (slot) => this.threadDecoder.decode(all, slot * this.stride);
+  /** Records of the scheduler's slots in use, by slot. */
+  readSlots(slots: Uint32Array): (slot: number) => IoRecord {
+    return slotRecords(this.object, "io_records", slots, this.stride, (buf, at) => this.threadDecoder.decode(buf, at));
   }
 
   readDevices(): IoDeviceSample[] {

@@ -1,7 +1,7 @@
 // The NUMA family in user space: loads its programs on the scheduler's
 // thread slots, tells the kernel which node each CPU is on, reads records.
 import { native, type NativeBpfObject } from "../native/addon.js";
-import { structDecoder } from "./decode.js";
+import { slotRecords, structDecoder } from "./decode.js";
 import { loadFamily, type AttachMode } from "./family.js";
 import type { NodeInfo } from "./numa-topology.js";
 
@@ -51,12 +51,12 @@ export class NumaProbes {
     this.stride = this.object.mapInfo("numa_records").valueStride;
   }
 
-  readAll(): (slot: number) => NumaRecord {
-    const all = this.object.mapSnapshot("numa_records");
-    return (slot) => {
-      const { placed, wanted, ...counters } = this.decoder.decode(all, slot * this.stride);
+  /** Records of the scheduler's slots in use, by slot. */
+  readSlots(slots: Uint32Array): (slot: number) => NumaRecord {
+    return slotRecords(this.object, "numa_records", slots, this.stride, (buf, at) => {
+      const { placed, wanted, ...counters } = this.decoder.decode(buf, at);
       return { ...counters, numa_placed: placed, numa_wanted: wanted };
-    };
+    });
   }
 
   clear(slot: number): void {

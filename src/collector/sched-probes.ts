@@ -2,7 +2,7 @@
 // decodes the process lifecycle events.
 import { readFileSync } from "node:fs";
 import { native, type NativeBpfObject } from "../native/addon.js";
-import { structDecoder, sumPerCpu } from "./decode.js";
+import { slotRecords, structDecoder, sumPerCpu } from "./decode.js";
 import { loadFamily, type AttachMode, type LoadOptions } from "./family.js";
 import type { DropCounts, NeighbourSample } from "../model/sample.js";
 
@@ -119,17 +119,18 @@ export class SchedProbes {
     this.object.mapUpdate("thread_slot", u32Key(tid), u32Key(slot.readUInt32LE(0) + 1), BPF_ANY);
   }
 
-  /** Every traced thread's counters, read through the mmap()ed records. */
+  /**
+   * Every traced thread's counters, read through the mmap()ed records: the
+   * slots in use (found in place by their tid), then only those copied.
+   */
   readThreads() {
-    const all = this.object.mapSnapshot("records");
-    const tidOffset = this.layouts.thread.fields.tid![0];
-    const out = [];
-    for (let slot = 0, at = 0; at + this.recordStride <= all.length; slot++, at += this.recordStride) {
-      if (all.readUInt32LE(at + tidOffset) === 0) continue; // free slot
-      const t = this.threadDecoder.decode(all, at);
-      out.push({ ...t, pid: t.tgid, exited: t.phase === this.constants.PHASE_DEAD, slot });
-    }
-    return out;
+    const slots = this.object.mapUsedSlots("records", this.layouts.thread.fields.tid![0]);
+    const recordOf = slotRecords(this.object, "records", slots, this.recordStride, (buf, at) => this.threadDecoder.decode(buf, at));
+    const threads = [...slots].map((slot) => {
+      const t = recordOf(slot);
+      return { ...t, pid: t.tgid, exited: t.phase === this.constants.PHASE_DEAD, slot };
+    });
+    return { slots, threads };
   }
 
   /**

@@ -195,11 +195,12 @@ export class TraceSession {
   /** Reads every map once; dead threads move from the kernel to here. */
   sample(): Sample {
     const time_ns = monotonicNs();
-    const faultsOf = this.faults?.readAll() ?? (() => NO_FAULT_DETAIL);
-    const ioOf = this.io?.readAll() ?? (() => NO_IO);
-    const numaOf = this.numa?.readAll() ?? (() => NO_NUMA);
+    const { slots, threads } = this.probes.readThreads();
+    const faultsOf = this.faults?.readSlots(slots) ?? (() => NO_FAULT_DETAIL);
+    const ioOf = this.io?.readSlots(slots) ?? (() => NO_IO);
+    const numaOf = this.numa?.readSlots(slots) ?? (() => NO_NUMA);
     const live: ThreadSample[] = [];
-    for (const { slot, phase: _phase, tgid: _tgid, ...t } of this.probes.readThreads()) {
+    for (const { slot, phase: _phase, tgid: _tgid, ...t } of threads) {
       const thread = { ...t, ...faultsOf(slot), ...ioOf(slot), ...numaOf(slot) };
       if (thread.exited) {
         this.finished.set(threadKey(thread), thread);

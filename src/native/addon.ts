@@ -57,7 +57,8 @@ export interface NativeBpfObject {
   setMaxEntries(name: string, entries: number): void;
   queuePush(name: string, value: Uint8Array): void;
   queuePop(name: string): Buffer | null;
-  mapSnapshot(name: string): Buffer;
+  mapUsedSlots(name: string, offset: number): Uint32Array;
+  mapSnapshotSlots(name: string, slots: Uint32Array): Buffer;
   pollRing(name: string, onBatch: (batch: ArrayBuffer) => void, onError: (message: string, errno: number) => void): void;
   close(): void;
 }
