@@ -26,6 +26,20 @@ interface Twin {
   raw?: string;
 }
 
+/**
+ * Stand-ins: a tracepoint loaded only on kernels that lack the one it
+ * replaces (block_io_start arrived in 6.5; before it the io family charges
+ * requests through block_getrq). Presence is read from the kernel's BTF.
+ */
+const STAND_INS: Record<string, string> = { block_getrq: "block_io_start" };
+
+function wanted(tracepoint: string): boolean {
+  const replaced = STAND_INS[tracepoint];
+  if (replaced) return !native().tracepointHasBtf(replaced);
+  const standIn = Object.keys(STAND_INS).find((k) => STAND_INS[k] === tracepoint);
+  return !standIn || native().tracepointHasBtf(tracepoint);
+}
+
 function twins(object: NativeBpfObject): Twin[] {
   const byTracepoint = new Map<string, Twin>();
   for (const program of object.programs()) {
@@ -53,6 +67,11 @@ function tryLoad(family: string, choose: (twin: Twin) => AttachMode, options: Lo
     const modes: Record<string, AttachMode> = {};
     const chosen: string[] = [];
     for (const twin of twins(object)) {
+      if (!wanted(twin.tracepoint)) {
+        if (twin.btf) object.setAutoload(twin.btf, false);
+        if (twin.raw) object.setAutoload(twin.raw, false);
+        continue;
+      }
       const mode = choose(twin);
       const program = mode === "tp_btf" ? twin.btf : twin.raw;
       if (!program) throw new Error(`probe ${family} has no ${mode} program for ${twin.tracepoint}`);

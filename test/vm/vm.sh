@@ -27,7 +27,7 @@ done
 # (linux-image-amd64 → linux-image-6.1.0-N-amd64): what a Debian 12 server
 # runs, and a kernel five years older than ours.
 "$repo/test/vm/prepare.sh" >&2
-kernel="$cache/vmlinuz"
+kernel="$cache/kernel"
 initrd="$cache/initrd.gz"
 
 io="$(mktemp -d "$cache/run.XXXXXX")"

@@ -1,0 +1,93 @@
+// Runs inside the two-node guest (test/vm/vm.sh), from the repository root:
+// mltrace doctor, the NUMA placement phases under `mltrace stat`, and the
+// spine's truth workload. Prints one JSON document with everything measured;
+// the assertions live on the host side (numa-vm.test.ts), so a failure there
+// shows the guest's own numbers. One boot for all of it: booting is the
+// expensive part under software emulation.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const root = process.cwd();
+const cli = join(root, "dist", "cli.js");
+const workloads = join(root, "build", "workloads");
+
+/** Seconds since the guest booted (its whole life is this one command). */
+function uptime() {
+  return Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+}
+
+function mltrace(args, env = {}) {
+  const start = uptime();
+  const run = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 90_000 });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr, error: run.error?.message, seconds: uptime() - start };
+}
+
+function readPairs(path) {
+  try {
+    return Object.fromEntries(
+      readFileSync(path, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => line.split(" "))
+        .map(([key, value]) => [key, Number(value)]),
+    );
+  } catch (err) {
+    return { error: err.message };
+  }
+}
+
+function readJson(path) {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    return { error: err.message };
+  }
+}
+
+const out = { kernel: readFileSync("/proc/sys/kernel/osrelease", "utf8").trim(), booted_s: uptime(), steps: {} };
+
+const doctor = mltrace(["doctor", "--json"]);
+out.doctor = { status: doctor.status, stderr: doctor.stderr, seconds: doctor.seconds, report: doctor.stdout ? JSON.parse(doctor.stdout) : null };
+
+// Sizes: tens of MB (touching memory runs at ~100 MB/s under emulation),
+// enough pages that the workload's own start-up allocations, which mltrace
+// counts and its in-process numastat reading does not, stay far below 1%.
+const phases = {
+  bind1: ["--phase", "bind1", "--mb", "64"],
+  bind0: ["--phase", "bind0", "--mb", "64"],
+  spill: ["--phase", "spill", "--mb", "32"],
+  hop: ["--phase", "hop", "--hops", "400"],
+};
+for (const [name, args] of Object.entries(phases)) {
+  const report = `/tmp/${name}.json`;
+  const results = `/tmp/${name}.txt`;
+  const run = mltrace(["stat", "--json", "-o", report, "--", join(workloads, "numa_place"), ...args, "--results", results]);
+  const json = readJson(report);
+  out.steps[name] = { status: run.status, stderr: run.stderr, seconds: run.seconds, numa: json.numa, sched: json.sched, host: json.host, kernel: readPairs(results) };
+}
+
+// The spine's truth test (test/ebpf/truth.test.ts), same workload, half as
+// many batches again: exiting is slow under emulation, and the exit path
+// (after each process reads its getrusage) must stay a small share.
+const rusage = "/tmp/rusage.txt";
+const truth = mltrace([
+  "stat", "--json", "--", "taskset", "-c", "0", join(workloads, "pipeline"),
+  "--workers", "2", "--threads", "3", "--step-us", "6000", "--load-us", "3000", "--batches", "300", "--results", rusage,
+]);
+out.truth = {
+  status: truth.status,
+  seconds: truth.seconds,
+  stderr: truth.stderr,
+  report: truth.stdout ? JSON.parse(truth.stdout) : null,
+  rusage: (() => {
+    try {
+      return readFileSync(rusage, "utf8");
+    } catch {
+      return "";
+    }
+  })(),
+};
+
+out.total_s = uptime();
+process.stdout.write(`${JSON.stringify(out)}\n`);
