@@ -32,7 +32,7 @@ interface GuestResult {
   kernel: string;
   booted_s: number;
   total_s: number;
-  doctor: { status: number; stderr: string; seconds: number; report: { can_trace: boolean; numa_nodes: number; checks: { name: string; ok: boolean }[]; tracepoints: { family: string; tracepoint: string; mode: string; used: boolean }[] } };
+  doctor: { status: number; stderr: string; seconds: number; report: { can_trace: boolean; kernel_verified: boolean; numa_nodes: number; checks: { name: string; ok: boolean }[]; tracepoints: { family: string; tracepoint: string; mode: string; used: boolean }[] } };
   steps: Record<"bind1" | "bind0" | "spill" | "hop", Step>;
   truth: { status: number; stderr: string; seconds: number; report: any; rusage: string };
 }
@@ -67,6 +67,7 @@ describeEbpf("two NUMA nodes on Debian's 6.1 kernel (qemu guest)", () => {
     expect(guest.kernel).toMatch(/^6\.1\./);
     expect(d.status, d.stderr).toBe(0);
     expect(d.report.can_trace).toBe(true);
+    expect(d.report.kernel_verified).toBe(true);
     expect(d.report.numa_nodes).toBe(2);
     expect(d.report.checks.filter((c) => !c.ok)).toEqual([]);
     for (const family of ["sched", "faults", "io", "numa"]) {
