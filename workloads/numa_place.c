@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * NUMA placement workload for the two-node guest (test/vm/). One phase per
- * run, on CPU 0 unless the phase moves it:
+ * NUMA placement workload for the two-node guest (test/vm/). Runs the
+ * phases named by --phase (comma-separated, in order) on CPU 0, unless the
+ * phase moves it:
  *
- *   bind1  memory bound to node 1 (MPOL_BIND): every page remote
- *   bind0  memory bound to node 0: every page local
- *   spill  default policy, more than node 0 has free: the rest spills to
- *          node 1 (numa_miss there, numa_foreign on node 0)
+ *   bind1  --mb bound to node 1 (MPOL_BIND): every page remote
+ *   bind0  --mb bound to node 0: every page local
+ *   spill  default policy, --spill-mb more than node 0 has free: the rest
+ *          spills to node 1 (numa_miss there, numa_foreign on node 0)
  *   hop    no memory; --hops moves between CPU 0 and CPU 1 (two nodes)
  *
- * Around the phase it reads the kernel's own counters, which are
- * system-wide: every node's numastat and /proc/vmstat's numa_* lines, and
- * its own se.nr_migrations (/proc/self/sched). With --results FILE it
- * writes "name delta" lines there, for the test to compare with mltrace.
+ * Memory stays allocated until exit. Around each phase, and around all of
+ * them, it reads the kernel's own counters, which are system-wide: every
+ * node's numastat and /proc/vmstat's numa_* lines, and its own
+ * se.nr_migrations (/proc/self/sched). With --results FILE it writes
+ * "name delta" lines there ("bind1.node1.other_node 16419" per phase,
+ * "node1.other_node ..." over all), for the test to compare with mltrace.
  * Pages are touched one by one with transparent huge pages off, so each is
  * one page allocation in both the kernel's count and mltrace's.
  * Uses the syscalls directly: no libnuma needed.
@@ -142,29 +145,65 @@ static size_t node_free_bytes(int node)
 	return (size_t)kb * 1024;
 }
 
+static void write_deltas(FILE *out, const char *prefix, const struct counters *before, const struct counters *after)
+{
+	for (int n = 0; n < nodes; n++)
+		for (size_t s = 0; s < NSTATS; s++)
+			fprintf(out, "%snode%d.%s %lld\n", prefix, n, numastat_names[s], after->node[n][s] - before->node[n][s]);
+	for (size_t s = 0; s < NSTATS; s++)
+		fprintf(out, "%svmstat.%s %lld\n", prefix, numastat_names[s], after->vmstat[s] - before->vmstat[s]);
+	fprintf(out, "%snr_migrations %lld\n", prefix, after->nr_migrations - before->nr_migrations);
+}
+
+static void run_phase(const char *phase, long mb, long spill_mb, long hops)
+{
+	if (!strcmp(phase, "bind0") || !strcmp(phase, "bind1")) {
+		set_policy(MPOL_BIND, phase[4] - '0');
+		touch((size_t)mb << 20);
+		set_policy(MPOL_DEFAULT, 0);
+	} else if (!strcmp(phase, "spill")) {
+		/* Past what node 0 has free: the kernel must go elsewhere. */
+		touch(node_free_bytes(0) + ((size_t)spill_mb << 20));
+	} else if (!strcmp(phase, "hop")) {
+		for (long i = 1; i <= hops; i++)
+			pin(i % 2);
+		pin(0);
+	} else {
+		fprintf(stderr, "numa_place: unknown phase %s\n", phase);
+		exit(2);
+	}
+}
+
+#define MAX_PHASES 8
+
 int main(int argc, char **argv)
 {
-	const char *phase = NULL, *results = NULL;
-	long mb = 32, hops = 200;
-	struct counters before, after;
+	char *phases = NULL;
+	const char *results = NULL;
+	long mb = 32, spill_mb = 32, hops = 200;
+	struct counters first, before[MAX_PHASES], after[MAX_PHASES];
+	const char *names[MAX_PHASES];
+	int count = 0;
 	char path[64];
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--phase") && i + 1 < argc)
-			phase = argv[++i];
+			phases = argv[++i];
 		else if (!strcmp(argv[i], "--mb") && i + 1 < argc)
 			mb = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--spill-mb") && i + 1 < argc)
+			spill_mb = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--hops") && i + 1 < argc)
 			hops = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--results") && i + 1 < argc)
 			results = argv[++i];
 		else {
-			fprintf(stderr, "usage: numa_place --phase bind0|bind1|spill|hop [--mb N] [--hops N] [--results FILE]\n");
+			fprintf(stderr, "usage: numa_place --phase bind0,bind1,spill,hop [--mb N] [--spill-mb N] [--hops N] [--results FILE]\n");
 			return 2;
 		}
 	}
-	if (!phase)
-		phase = "bind1";
+	for (char *name = strtok(phases ? phases : (char[]){"bind1"}, ","); name && count < MAX_PHASES; name = strtok(NULL, ","))
+		names[count++] = name;
 	for (nodes = 0; nodes < MAX_NODES; nodes++) {
 		snprintf(path, sizeof(path), "/sys/devices/system/node/node%d", nodes);
 		if (access(path, F_OK))
@@ -172,37 +211,27 @@ int main(int argc, char **argv)
 	}
 
 	pin(0);
-	read_counters(&before);
-	if (!strcmp(phase, "bind0") || !strcmp(phase, "bind1")) {
-		set_policy(MPOL_BIND, phase[4] - '0');
-		touch((size_t)mb << 20);
-		set_policy(MPOL_DEFAULT, 0);
-	} else if (!strcmp(phase, "spill")) {
-		/* --mb past what node 0 has free: the kernel must go elsewhere. */
-		touch(node_free_bytes(0) + ((size_t)mb << 20));
-	} else if (!strcmp(phase, "hop")) {
-		for (long i = 1; i <= hops; i++)
-			pin(i % 2);
-		pin(0);
-	} else {
-		fprintf(stderr, "numa_place: unknown phase %s\n", phase);
-		return 2;
+	read_counters(&first);
+	for (int p = 0; p < count; p++) {
+		read_counters(&before[p]);
+		run_phase(names[p], mb, spill_mb, hops);
+		read_counters(&after[p]);
 	}
-	read_counters(&after);
 
 	FILE *out = results ? fopen(results, "w") : stdout;
 	if (!out) {
 		perror(results);
 		return 1;
 	}
-	for (int n = 0; n < nodes; n++)
-		for (size_t s = 0; s < NSTATS; s++)
-			fprintf(out, "node%d.%s %lld\n", n, numastat_names[s], after.node[n][s] - before.node[n][s]);
-	for (size_t s = 0; s < NSTATS; s++)
-		fprintf(out, "vmstat.%s %lld\n", numastat_names[s], after.vmstat[s] - before.vmstat[s]);
+	for (int p = 0; p < count; p++) {
+		char prefix[32];
+
+		snprintf(prefix, sizeof(prefix), "%s.", names[p]);
+		write_deltas(out, prefix, &before[p], &after[p]);
+	}
+	write_deltas(out, "", &first, count ? &after[count - 1] : &first);
 	/* The whole life of this thread, fork included, as mltrace counts it. */
-	fprintf(out, "nr_migrations %lld\n", after.nr_migrations);
-	fprintf(out, "nr_migrations_phase %lld\n", after.nr_migrations - before.nr_migrations);
+	fprintf(out, "nr_migrations_life %lld\n", count ? after[count - 1].nr_migrations : first.nr_migrations);
 	if (out != stdout)
 		fclose(out);
 	return 0;

@@ -3,39 +3,43 @@
 // test/vm/guest-checks.mjs in it once; this file checks what it measured.
 //
 // The kernel's NUMA counters are system-wide and mltrace counts the target
-// only, so the guest runs nothing but the check (its PID 1 is a shell
-// waiting on it), and the workload reads the counters itself around its
-// allocation phase, pinned to CPU 0 (node 0). What else still runs there:
-// mltrace's own node process (on either CPU: its allocations land as
-// local_node of CPU 1's node 1 or CPU 0's node 0) and the workload's own
-// start-up and exit (outside its window, counted by mltrace only). Hence
-// each comparison below is made on the counter the phase drives: node 0's
-// local_node for the target's local pages, node 1's other_node for its
-// remote ones, numa_miss for spills, where both of those extras are far
-// below 1% of the phase's pages.
+// only, so the guest runs nothing but the checks (its PID 1 is a shell
+// waiting on them), and the workload reads the counters itself around its
+// phases, pinned to CPU 0 (node 0). What else still runs there: mltrace's
+// own node process (its allocations land mostly as local_node of node 1,
+// when it runs on CPU 1, and of node 0) and the workload's own start-up and
+// exit, outside the window, which mltrace counts too (a few hundred pages,
+// most of them the kernel's batches for freeing the workload's memory at
+// exit). Hence each comparison is made on the counter the target drives:
+// node 0's local_node for its local pages, node 1's other_node for its
+// remote ones, numa_miss for spills, where those extras stay below 1% of
+// the pages. Block I/O and the spine's truth test run there too, so every
+// family is checked on 6.1 against the kernel's own accounting, not only
+// loaded.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import { describeEbpf } from "../helpers/ebpf.js";
 import { root } from "../helpers/mltrace.js";
 
-interface Step {
-  status: number | null;
-  stderr: string;
-  seconds: number;
-  numa?: { nodes: number; available: boolean; cross_node_migrations: number; local_allocs: number; remote_allocs: number; miss_allocs: number };
-  sched?: { migrations: number };
-  kernel: Record<string, number>;
-}
-
 interface GuestResult {
   kernel: string;
   booted_s: number;
   total_s: number;
   doctor: { status: number; stderr: string; seconds: number; report: { can_trace: boolean; kernel_verified: boolean; numa_nodes: number; checks: { name: string; ok: boolean }[]; tracepoints: { family: string; tracepoint: string; mode: string; used: boolean }[] } };
-  steps: Record<"bind1" | "bind0" | "spill" | "hop", Step>;
+  numa: {
+    status: number;
+    stderr: string;
+    seconds: number;
+    numa: { nodes: number; available: boolean; cross_node_migrations: number; local_allocs: number; remote_allocs: number; miss_allocs: number };
+    sched: { migrations: number };
+    kernel: Record<string, number>;
+  };
+  io: { status: number; stderr: string; seconds: number; worker_pid: number; report: any };
   truth: { status: number; stderr: string; seconds: number; report: any; rusage: string };
 }
+
+const MiB = 1 << 20;
 
 /** |actual − expected| within `fraction` of `of` (expected by default). */
 function near(actual: number, expected: number, fraction = 0.01, of = expected): boolean {
@@ -83,53 +87,58 @@ describeEbpf("two NUMA nodes on Debian's 6.1 kernel (qemu guest)", () => {
     }
   });
 
-  function step(name: keyof GuestResult["steps"]): { numa: NonNullable<Step["numa"]>; k: Record<string, number>; s: Step } {
-    const s = guest.steps[name];
-    console.log(`${name} (${s.seconds.toFixed(1)} s): mltrace ${JSON.stringify(s.numa)}, kernel deltas ${JSON.stringify(s.kernel)}`);
-    expect(s.status, s.stderr).toBe(0);
-    expect(s.stderr).toBe("");
-    expect(s.numa?.available).toBe(true);
-    expect(s.numa?.nodes).toBe(2);
-    return { numa: s.numa!, k: s.kernel, s };
-  }
+  it("NUMA placement: local, remote, misses and cross-node migrations equal the kernel's counts", () => {
+    const { status, stderr, seconds, numa, sched, kernel: k } = guest.numa;
+    console.log(`numa (${seconds.toFixed(1)} s): mltrace ${JSON.stringify({ ...numa, memory_per_node: undefined })}, kernel deltas ${JSON.stringify(k)}`);
+    expect(status, stderr).toBe(0);
+    expect(stderr).toBe("");
+    expect(numa.available).toBe(true);
+    expect(numa.nodes).toBe(2);
 
-  it("memory bound to node 1 from CPU 0: remote, as node 1's other_node", () => {
-    const { numa, k } = step("bind1");
-    expect(k["node1.other_node"]).toBeGreaterThan(16000); // 64 MiB of 4 KiB pages
-    expect(near(numa.remote_allocs, k["node1.other_node"]!)).toBe(true);
-    // Bound, not spilled: the policy's node had room.
-    expect(k["vmstat.numa_miss"]).toBe(0);
-    expect(numa.miss_allocs).toBe(0);
-    // What mltrace calls local here is the start-up and exit around the
-    // window, a few hundred pages at most, never the bound memory.
-    expect(numa.local_allocs).toBeLessThan(0.05 * numa.remote_allocs);
-  });
+    // First, that each phase did what it says, by the kernel's own account.
+    // Memory bound to node 1 from CPU 0: 64 MiB of 4 KiB pages, remote.
+    expect(k["bind1.node1.other_node"]).toBeGreaterThanOrEqual(16384);
+    expect(k["bind1.vmstat.numa_miss"]).toBe(0); // bound, not spilled: node 1 had room
+    // Bound to node 0: local, nothing elsewhere.
+    expect(k["bind0.node0.local_node"]).toBeGreaterThanOrEqual(16384);
+    expect(k["bind0.vmstat.other_node"]).toBe(0);
+    // Node 0 overfilled: the rest went to node 1, a miss there and foreign
+    // on node 0 (at least the 32 MiB asked past its free memory, less the
+    // reserve the kernel keeps).
+    expect(k["spill.node1.numa_miss"]).toBeGreaterThan(4000);
+    expect(k["spill.node0.numa_foreign"]).toBe(k["spill.node1.numa_miss"]);
+    // 400 moves between CPU 0 and CPU 1.
+    expect(k["hop.nr_migrations"]).toBe(400);
 
-  it("memory bound to node 0 from CPU 0: local, as node 0's local_node", () => {
-    const { numa, k } = step("bind0");
-    expect(k["node0.local_node"]).toBeGreaterThan(16000);
-    expect(near(numa.local_allocs, k["node0.local_node"]!)).toBe(true);
-    expect(k["vmstat.other_node"]).toBe(0);
-    expect(numa.remote_allocs).toBe(0);
-    expect(numa.miss_allocs).toBe(0);
-  });
-
-  it("overfilling node 0: the spill is a miss on node 1 and foreign on node 0", () => {
-    const { numa, k } = step("spill");
-    expect(k["node1.numa_miss"]).toBeGreaterThan(4000); // at least the 32 MiB past node 0's free memory... minus its reserve
-    expect(k["node0.numa_foreign"]).toBe(k["node1.numa_miss"]);
-    expect(near(numa.miss_allocs, k["vmstat.numa_miss"]!)).toBe(true);
-    expect(near(numa.remote_allocs, k["node1.other_node"]!)).toBe(true);
-    expect(near(numa.local_allocs, k["node0.local_node"]!)).toBe(true);
-  });
-
-  it("moves between CPU 0 and CPU 1 are cross-node migrations, as se.nr_migrations", () => {
-    const { numa, k, s } = step("hop");
+    // Then mltrace against the kernel over all phases, within 1%. The
+    // target runs on CPU 0, so its local pages are node 0's local_node,
+    // its remote ones node 1's other_node.
+    expect(near(numa.local_allocs, k["node0.local_node"]!), "local").toBe(true);
+    expect(near(numa.remote_allocs, k["node1.other_node"]!), "remote").toBe(true);
+    expect(near(numa.miss_allocs, k["vmstat.numa_miss"]!), "miss").toBe(true);
     // One CPU per node: every migration of this task crosses nodes. Both
     // sides count its whole life (fork placement included).
-    expect(k["nr_migrations_phase"]).toBe(400);
-    expect(near(numa.cross_node_migrations, k["nr_migrations"]!)).toBe(true);
-    expect(near(s.sched!.migrations, k["nr_migrations"]!)).toBe(true);
+    expect(near(numa.cross_node_migrations, k["nr_migrations_life"]!), "migrations").toBe(true);
+    expect(near(sched.migrations, k["nr_migrations_life"]!), "sched migrations").toBe(true);
+  });
+
+  it("block I/O is charged to the worker that submitted it on 6.1 too (block_getrq)", () => {
+    const { status, stderr, seconds, worker_pid, report } = guest.io;
+    expect(status, stderr).toBe(0);
+    expect(stderr).toBe("");
+    expect(report.host.attach_modes.block_getrq).toBe("tp_btf");
+    const worker = report.processes.find((p: { pid: number }) => p.pid === worker_pid);
+    const parent = report.processes.find((p: { pid: number }) => p.pid === report.target.pid);
+    console.log(`io (${seconds.toFixed(1)} s): worker read ${worker?.read_bytes} write ${worker?.write_bytes}; parent ${parent?.read_bytes}/${parent?.write_bytes}; devices ${JSON.stringify(report.io.devices)}`);
+    expect(worker.ppid).toBe(report.target.pid);
+    expect(near(worker.read_bytes, 16 * MiB)).toBe(true);
+    expect(near(worker.write_bytes, 16 * MiB)).toBe(true);
+    expect(parent.read_bytes + parent.write_bytes).toBe(0); // its program came over 9p, no block device
+    expect(report.io.devices).toHaveLength(1);
+    expect(report.io.devices[0].name).toBe("vda");
+    const completions = report.io.device_latency_hist.reduce((n: number, b: { count: number }) => n + b.count, 0);
+    expect(completions).toBeLessThanOrEqual(report.io.read_ops + report.io.write_ops);
+    expect(completions).toBeGreaterThanOrEqual(0.97 * (report.io.read_ops + report.io.write_ops));
   });
 
   it("switch counts and on-CPU time equal getrusage on 6.1 too (the spine's truth test)", () => {
@@ -161,12 +170,14 @@ describeEbpf("two NUMA nodes on Debian's 6.1 kernel (qemu guest)", () => {
       expect(near(p.switches_voluntary, r.nvcsw), what).toBe(true);
       expect(near(p.oncpu_ns, r.cpu_ns, 0.02), what).toBe(true);
       // Each process reads getrusage just before it exits, and mltrace
-      // also sees the exit path after it, slow under emulation: a few
-      // more involuntary switches, never fewer. Under emulation the workers
-      // are preempted less than on the host (tens of times, not hundreds),
-      // where 1% is under one switch; so at least 1%, at most 3 switches.
+      // also sees the exit path after it: its last switch (voluntary, +1)
+      // and, under emulation, tens of ms of exiting among four busy
+      // threads on the same CPU, preempted a few times (3 seen per worker).
+      // The workers are preempted only 100-200 times in all here, where 1%
+      // is one or two switches: so never fewer than getrusage, and at most
+      // 1% or 5 more, whichever is larger.
       expect(p.switches_involuntary, what).toBeGreaterThanOrEqual(r.nivcsw);
-      expect(p.switches_involuntary - r.nivcsw, what).toBeLessThanOrEqual(Math.max(3, 0.01 * r.nivcsw));
+      expect(p.switches_involuntary - r.nivcsw, what).toBeLessThanOrEqual(Math.max(5, 0.01 * r.nivcsw));
       if (r.role === "worker") {
         expect(r.run_delay_ns, what).toBeGreaterThan(10e6);
         expect(near(p.runq_wait_ns, r.run_delay_ns, 0.02), what).toBe(true);

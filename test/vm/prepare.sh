@@ -39,7 +39,7 @@ fi
 modules="$(echo "$cache"/pkg/lib/modules/*)"
 echo "${modules##*/}" > "$cache/kernel-release"
 
-# Modules, dependencies first: virtio transport, then 9p. Order found from
+# Modules, dependencies first: virtio transport, the scratch disk, then 9p. Order found from
 # each module's own "depends=" (no modinfo needed).
 root="$cache/initramfs"
 mkdir -p "$root/bin" "$root/modules" "$root/proc" "$root/sys" "$root/dev" "$root/host"
@@ -59,7 +59,7 @@ add_module() {
   esac
   order+=("$name")
 }
-for m in virtio_pci 9pnet_virtio 9p; do add_module "$m"; done
+for m in virtio_pci virtio_blk 9pnet_virtio 9p; do add_module "$m"; done
 printf '%s\n' "${order[@]}" > "$root/modules/order"
 
 cp /bin/busybox "$root/bin/busybox"
