@@ -26,7 +26,7 @@ interface GuestResult {
   kernel: string;
   booted_s: number;
   total_s: number;
-  doctor: { status: number; stderr: string; seconds: number; report: { can_trace: boolean; kernel_verified: boolean; numa_nodes: number; checks: { name: string; ok: boolean }[]; tracepoints: { family: string; tracepoint: string; mode: string; used: boolean }[] } };
+  doctor: { status: number; stderr: string; seconds: number; report: { can_trace: boolean; kernel_verified: boolean; numa_nodes: number; checks: { name: string; ok: boolean }[]; tracepoints: { family: string; tracepoint: string; tp_btf: boolean; raw_tp: boolean; mode: string; used: boolean }[] } };
   numa: {
     status: number;
     stderr: string;
@@ -82,6 +82,8 @@ describeEbpf("two NUMA nodes on Debian's 6.1 kernel (qemu guest)", () => {
     expect(io).toContain("block_getrq");
     expect(io).not.toContain("block_io_start");
     for (const t of d.report.tracepoints) {
+      // Loaded and attached in both modes; tp_btf chosen.
+      expect(t.tp_btf && t.raw_tp, `${t.family}/${t.tracepoint}`).toBe(true);
       expect(t.mode, `${t.family}/${t.tracepoint}`).toBe("tp_btf");
       expect(t.used, `${t.family}/${t.tracepoint}`).toBe(true);
     }
