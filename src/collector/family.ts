@@ -33,6 +33,8 @@ interface Twin {
  */
 const STAND_INS: Record<string, string> = { block_getrq: "block_io_start" };
 
+/** Whether this kernel gets the tracepoint's programs: a stand-in only
+ * where what it replaces is missing, the replaced one only where present. */
 function wanted(tracepoint: string): boolean {
   const replaced = STAND_INS[tracepoint];
   if (replaced) return !native().tracepointHasBtf(replaced);

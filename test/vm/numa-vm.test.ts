@@ -170,19 +170,23 @@ describeEbpf("two NUMA nodes on Debian's 6.1 kernel (qemu guest)", () => {
       expect(p, what).toBeDefined();
       expect(r.nvcsw, what).toBeGreaterThan(200);
       expect(near(p.switches_voluntary, r.nvcsw), what).toBe(true);
-      expect(near(p.oncpu_ns, r.cpu_ns, 0.02), what).toBe(true);
-      // Each process reads getrusage just before it exits, and mltrace
-      // also sees the exit path after it: its last switch (voluntary, +1)
-      // and, under emulation, tens of ms of exiting among four busy
-      // threads on the same CPU, preempted a few times (3 seen per worker).
-      // The workers are preempted only 100-200 times in all here, where 1%
-      // is one or two switches: so never fewer than getrusage, and at most
-      // 1% or 5 more, whichever is larger.
+      // Each process reads getrusage (and schedstat) just before it exits;
+      // mltrace also sees the exit path after that. On the host that path
+      // takes microseconds; emulated, among four busy threads on the same
+      // CPU, it took up to 15 ms on the CPU, 15 ms in the run queue and 3
+      // preemptions per worker in our runs. So here mltrace may exceed the
+      // process's own reading by the host's tolerance or that exit path
+      // (25 ms, 5 switches), whichever is larger, and may fall short of it
+      // by no more than the host's tolerance (switches: not at all).
+      expect(p.oncpu_ns, what).toBeGreaterThanOrEqual(0.98 * r.cpu_ns);
+      expect(p.oncpu_ns - r.cpu_ns, what).toBeLessThanOrEqual(Math.max(0.02 * r.cpu_ns, 25e6));
       expect(p.switches_involuntary, what).toBeGreaterThanOrEqual(r.nivcsw);
       expect(p.switches_involuntary - r.nivcsw, what).toBeLessThanOrEqual(Math.max(5, 0.01 * r.nivcsw));
       if (r.role === "worker") {
+        // Single-threaded: its thread's schedstat run_delay is the process's.
         expect(r.run_delay_ns, what).toBeGreaterThan(10e6);
-        expect(near(p.runq_wait_ns, r.run_delay_ns, 0.02), what).toBe(true);
+        expect(p.runq_wait_ns, what).toBeGreaterThanOrEqual(0.98 * r.run_delay_ns);
+        expect(p.runq_wait_ns - r.run_delay_ns, what).toBeLessThanOrEqual(Math.max(0.02 * r.run_delay_ns, 25e6));
       } else {
         expect(r.nivcsw, what).toBeGreaterThan(150);
       }
