@@ -6,11 +6,12 @@
 // only, so the guest runs nothing but the checks (its PID 1 is a shell
 // waiting on them), and the workload reads the counters itself around its
 // phases, pinned to CPU 0 (node 0). What else still runs there: mltrace's
-// own node process (its allocations land mostly as local_node of node 1,
-// when it runs on CPU 1, and of node 0) and the workload's own start-up and
-// exit, outside the window, which mltrace counts too (a few hundred pages,
-// most of them the kernel's batches for freeing the workload's memory at
-// exit). Hence each comparison is made on the counter the target drives:
+// own node process, pinned to CPU 1 so its allocations are node 1's
+// local_node (unpinned, it once put 900 pages on node 0 during the first
+// phase), and the workload's own start-up and exit, outside the window,
+// which mltrace counts too (a few hundred pages, most of them the kernel's
+// batches for freeing the workload's memory at exit). Hence each
+// comparison is made on the counter the target drives:
 // node 0's local_node for its local pages, node 1's other_node for its
 // remote ones, numa_miss for spills, where those extras stay below 1% of
 // the pages. Block I/O and the spine's truth test run there too, so every
