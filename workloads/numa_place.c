@@ -10,8 +10,8 @@
  *          spills to node 1 (numa_miss there, numa_foreign on node 0)
  *   hop    no memory; --hops moves between CPU 0 and CPU 1 (two nodes)
  *
- * Memory stays allocated until exit. Around each phase, and around all of
- * them, it reads the kernel's own counters, which are system-wide: every
+ * Memory stays allocated until the phases are done, then is unmapped. Around
+ * each phase, and around all of them and the unmapping, it reads the kernel's own counters, which are system-wide: every
  * node's numastat and /proc/vmstat's numa_* lines, and its own
  * se.nr_migrations (/proc/self/sched). With --results FILE it writes
  * "name delta" lines there ("bind1.node1.other_node 16419" per phase,
@@ -106,6 +106,17 @@ static void set_policy(int mode, int node)
 	}
 }
 
+#define MAX_PHASES 8
+
+/* What the phases allocated, unmapped at the end inside the window: freeing
+ * may allocate too (the kernel's batches of pages to free), and outside the
+ * window mltrace would count those pages and the in-process reading not. */
+static struct {
+	void *addr;
+	size_t bytes;
+} mappings[MAX_PHASES];
+static int nmappings;
+
 /* Fresh anonymous memory, one page fault and one page allocation per page. */
 static void touch(size_t bytes)
 {
@@ -119,6 +130,10 @@ static void touch(size_t bytes)
 	madvise(p, bytes, MADV_NOHUGEPAGE);
 	for (size_t off = 0; off < bytes; off += page)
 		p[off] = 1;
+	if (nmappings < MAX_PHASES) {
+		mappings[nmappings].addr = p;
+		mappings[nmappings++].bytes = bytes;
+	}
 }
 
 static size_t node_free_bytes(int node)
@@ -174,14 +189,12 @@ static void run_phase(const char *phase, long mb, long spill_mb, long hops)
 	}
 }
 
-#define MAX_PHASES 8
-
 int main(int argc, char **argv)
 {
 	char *phases = NULL;
 	const char *results = NULL;
 	long mb = 32, spill_mb = 32, hops = 200;
-	struct counters first, before[MAX_PHASES], after[MAX_PHASES];
+	struct counters first, last, before[MAX_PHASES], after[MAX_PHASES];
 	const char *names[MAX_PHASES];
 	int count = 0;
 	char path[64];
@@ -217,6 +230,9 @@ int main(int argc, char **argv)
 		run_phase(names[p], mb, spill_mb, hops);
 		read_counters(&after[p]);
 	}
+	for (int m = 0; m < nmappings; m++)
+		munmap(mappings[m].addr, mappings[m].bytes);
+	read_counters(&last);
 
 	FILE *out = results ? fopen(results, "w") : stdout;
 	if (!out) {
@@ -229,9 +245,9 @@ int main(int argc, char **argv)
 		snprintf(prefix, sizeof(prefix), "%s.", names[p]);
 		write_deltas(out, prefix, &before[p], &after[p]);
 	}
-	write_deltas(out, "", &first, count ? &after[count - 1] : &first);
+	write_deltas(out, "", &first, &last);
 	/* The whole life of this thread, fork included, as mltrace counts it. */
-	fprintf(out, "nr_migrations_life %lld\n", count ? after[count - 1].nr_migrations : first.nr_migrations);
+	fprintf(out, "nr_migrations_life %lld\n", last.nr_migrations);
 	if (out != stdout)
 		fclose(out);
 	return 0;
