@@ -100,18 +100,18 @@ describeEbpf("two NUMA nodes on Debian's 6.1 kernel (qemu guest)", () => {
     expect(numa.available).toBe(true);
     expect(numa.nodes).toBe(2);
 
-    // First, that each phase did what it says, by the kernel's own account.
+    // First, that each phase did what it says, by the kernel's own account
+    // (system-wide: a stray page from another task is not a failure, so
+    // "nothing" below means under 1% of the phase's pages).
     // Memory bound to node 1 from CPU 0: 64 MiB of 4 KiB pages, remote.
     expect(k["bind1.node1.other_node"]).toBeGreaterThanOrEqual(16384);
-    expect(k["bind1.vmstat.numa_miss"]).toBe(0); // bound, not spilled: node 1 had room
+    expect(k["bind1.vmstat.numa_miss"]).toBeLessThan(164); // bound, not spilled: node 1 had room
     // Bound to node 0: local, nothing elsewhere.
     expect(k["bind0.node0.local_node"]).toBeGreaterThanOrEqual(16384);
-    expect(k["bind0.vmstat.other_node"]).toBe(0);
-    // Node 0 overfilled: the rest went to node 1, a miss there and foreign
-    // on node 0 (at least the 32 MiB asked past its free memory, less the
-    // reserve the kernel keeps).
+    expect(k["bind0.vmstat.other_node"]).toBeLessThan(164);
+    // Node 0 overfilled: the rest went to node 1, a miss there (at least the
+    // 32 MiB asked past node 0's free memory, less the reserve it keeps).
     expect(k["spill.node1.numa_miss"]).toBeGreaterThan(4000);
-    expect(k["spill.node0.numa_foreign"]).toBe(k["spill.node1.numa_miss"]);
     // 400 moves between CPU 0 and CPU 1.
     expect(k["hop.nr_migrations"]).toBe(400);
 

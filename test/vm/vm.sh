@@ -43,15 +43,17 @@ trap 'rm -rf "$io"' EXIT
 # the io family to see (the host's files come over 9p, not a block device).
 truncate -s 16M "$io/scratch.img"
 
-# Two sockets of one CPU each, one memory node per socket: CPU 0 ↔ node 0,
-# CPU 1 ↔ node 1. Software emulation: KVM is not usable on these machines
-# (the guest hangs after the decompressor). numa_balancing=disable keeps the
-# kernel from moving pages and tasks behind the tests' backs.
+# Two sockets of one CPU each, one memory node per socket: CPU 0 ↔ node 0
+# (384 MiB: the NUMA check fills it, and the more pages, the smaller the
+# share of the few hundred it cannot tell apart), CPU 1 ↔ node 1 (256 MiB).
+# Software emulation: KVM is not usable on these machines (the guest hangs
+# after the decompressor). numa_balancing=disable keeps the kernel from
+# moving pages and tasks behind the tests' backs.
 status=0
 timeout --kill-after=5 "$timeout_s" qemu-system-x86_64 \
-  -accel tcg,thread=multi -cpu max -m 512M \
+  -accel tcg,thread=multi -cpu max -m 640M \
   -smp 2,sockets=2,cores=1,threads=1 \
-  -object memory-backend-ram,id=m0,size=256M -object memory-backend-ram,id=m1,size=256M \
+  -object memory-backend-ram,id=m0,size=384M -object memory-backend-ram,id=m1,size=256M \
   -numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1 \
   -kernel "$kernel" -initrd "$initrd" \
   -append "console=ttyS0 quiet loglevel=3 panic=-1 numa_balancing=disable" \
