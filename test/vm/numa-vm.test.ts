@@ -120,7 +120,10 @@ describeEbpf("two NUMA nodes on Debian's 6.1 kernel (qemu guest)", () => {
     // its remote ones node 1's other_node.
     expect(near(numa.local_allocs, k["node0.local_node"]!), "local").toBe(true);
     expect(near(numa.remote_allocs, k["node1.other_node"]!), "remote").toBe(true);
-    expect(near(numa.miss_allocs, k["vmstat.numa_miss"]!), "miss").toBe(true);
+    // Its misses preferred node 0 (its CPU's) and landed on node 1: node
+    // 1's numa_miss. (Node 0's numa_miss moves too once node 1 is nearly
+    // full: mltrace's own allocations on CPU 1, spilling the other way.)
+    expect(near(numa.miss_allocs, k["node1.numa_miss"]!), "miss").toBe(true);
     // One CPU per node: every migration of this task crosses nodes. Both
     // sides count its whole life (fork placement included).
     expect(near(numa.cross_node_migrations, k["nr_migrations_life"]!), "migrations").toBe(true);
@@ -176,20 +179,22 @@ describeEbpf("two NUMA nodes on Debian's 6.1 kernel (qemu guest)", () => {
       // Each process reads getrusage (and schedstat) just before it exits;
       // mltrace also sees the exit path after that. On the host that path
       // takes microseconds; emulated, among four busy threads on the same
-      // CPU, it took up to 15 ms on the CPU, 15 ms in the run queue and 3
-      // preemptions per worker in our runs. So here mltrace may exceed the
-      // process's own reading by the host's tolerance or that exit path
-      // (25 ms, 5 switches), whichever is larger, and may fall short of it
-      // by no more than the host's tolerance (switches: not at all).
+      // CPU, it took 10-29 ms on the CPU, up to 15 ms in the run queue and
+      // up to 3 preemptions per worker in our runs (longer when the host is
+      // busy). So here mltrace may exceed the process's own reading by the
+      // host's tolerance or an exit-path allowance (50 ms, 8 switches),
+      // whichever is larger, and fall short of it by no more than the host's
+      // tolerance (switches: not at all).
+      const exitNs = 50e6;
       expect(p.oncpu_ns, what).toBeGreaterThanOrEqual(0.98 * r.cpu_ns);
-      expect(p.oncpu_ns - r.cpu_ns, what).toBeLessThanOrEqual(Math.max(0.02 * r.cpu_ns, 25e6));
+      expect(p.oncpu_ns - r.cpu_ns, what).toBeLessThanOrEqual(Math.max(0.02 * r.cpu_ns, exitNs));
       expect(p.switches_involuntary, what).toBeGreaterThanOrEqual(r.nivcsw);
-      expect(p.switches_involuntary - r.nivcsw, what).toBeLessThanOrEqual(Math.max(5, 0.01 * r.nivcsw));
+      expect(p.switches_involuntary - r.nivcsw, what).toBeLessThanOrEqual(Math.max(8, 0.01 * r.nivcsw));
       if (r.role === "worker") {
         // Single-threaded: its thread's schedstat run_delay is the process's.
         expect(r.run_delay_ns, what).toBeGreaterThan(10e6);
         expect(p.runq_wait_ns, what).toBeGreaterThanOrEqual(0.98 * r.run_delay_ns);
-        expect(p.runq_wait_ns - r.run_delay_ns, what).toBeLessThanOrEqual(Math.max(0.02 * r.run_delay_ns, 25e6));
+        expect(p.runq_wait_ns - r.run_delay_ns, what).toBeLessThanOrEqual(Math.max(0.02 * r.run_delay_ns, exitNs));
       } else {
         expect(r.nivcsw, what).toBeGreaterThan(150);
       }
