@@ -120,12 +120,26 @@ static long note_backing(struct task_struct *task, struct vm_area_struct *vma, v
 	return 0;
 }
 
+/* pt_regs::cs was an unsigned long until FRED (6.9) made it a u16 in a
+ * union with the u64 `csx`; the verifier refuses narrower reads of regs,
+ * so read the full word under whichever name this kernel has. */
+struct pt_regs___pre_fred {
+	unsigned long cs;
+} __attribute__((preserve_access_index));
+
 /* x86: the low two bits of CS are the privilege level the fault came from. */
 static __always_inline bool from_user(struct bpf_perf_event_data *ctx)
 {
-	/* A full-width load: the verifier refuses narrower reads of regs. */
-	__u64 cs = *(volatile __u64 *)&ctx->regs.cs;
+	__u64 cs;
 
+	/* The barrier in one arm only keeps clang from merging the two loads
+	 * into one at a computed offset, which the verifier refuses for ctx. */
+	if (bpf_core_field_exists(ctx->regs.csx)) {
+		cs = *(volatile __u64 *)&ctx->regs.csx;
+		barrier_var(cs);
+	} else {
+		cs = *(volatile __u64 *)&((struct pt_regs___pre_fred *)&ctx->regs)->cs;
+	}
 	return (cs & 3) == 3;
 }
 

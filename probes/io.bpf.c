@@ -7,6 +7,12 @@
  * (writeback, async readahead workers) carry no trace of whom they serve, so
  * they are not charged to the target. Issue and completion (often in
  * interrupt context) find the request in `inflight` by its address.
+ *
+ * Kernels before 6.5 have no block_io_start. There block_getrq (a request
+ * being allocated for a bio, on the submitter's stack) notes the bio in
+ * `pending`, and the request is charged when it is issued, found through
+ * its first bio: queue time then starts at allocation. The loader uses
+ * block_getrq only where block_io_start does not exist (src/collector/family.ts).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -52,16 +58,17 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
-/* [0]: 1 where this kernel has no block_io_start (before Linux 6.5): then
- * requests are charged at issue, which for synchronous and direct I/O still
- * runs on the submitter's stack. Set by user space before any thread is
- * traced. */
+/* Pre-6.5 kernels: bios of the target that got a request, until issue. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} io_config SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MLT_MAX_INFLIGHT);
+	__type(key, __u64);
+	__type(value, struct inflight);
+} pending SEC(".maps");
+
+/* Set by the block_getrq program the first time it runs, so kernels with
+ * block_io_start (where it is never loaded) skip the `pending` lookup. */
+bool pending_used = false;
 
 static __always_inline void count_device(bool btf, struct request *rq, bool write, __u64 bytes)
 {
@@ -91,10 +98,10 @@ static __always_inline void count_device(bool btf, struct request *rq, bool writ
 	}
 }
 
-static __always_inline int on_start(bool btf, struct request *rq)
+/* Counts a data request for the thread in `slot` and puts it in `inflight`;
+ * false when it is no data request (then it is not followed). */
+static __always_inline bool charge(bool btf, struct request *rq, __u32 index, __u64 started_ns)
 {
-	__s64 slot = current_slot();
-	__u32 index;
 	struct mlt_io_thread *t;
 	struct inflight req = {};
 	__u64 key = (__u64)rq;
@@ -102,14 +109,13 @@ static __always_inline int on_start(bool btf, struct request *rq)
 	__u64 bytes = CORE_FIELD(btf, rq, __data_len);
 	bool write = op == 1; /* REQ_OP_WRITE; REQ_OP_READ is 0 */
 
-	/* Not ours, or not data: discards, and the empty flushes O_SYNC and
-	 * fsync() send, which the flush machinery completes on its own. */
-	if (slot < 0 || (op != 0 && op != 1) || bytes == 0)
-		return 0;
-	index = (__u32)slot;
+	/* Not data: discards, and the empty flushes O_SYNC and fsync() send,
+	 * which the flush machinery completes on its own. */
+	if ((op != 0 && op != 1) || bytes == 0)
+		return false;
 	t = bpf_map_lookup_elem(&io_records, &index);
 	if (!t)
-		return 0;
+		return false;
 	if (write) {
 		__sync_fetch_and_add(&t->write_ops, 1);
 		__sync_fetch_and_add(&t->write_bytes, bytes);
@@ -119,9 +125,53 @@ static __always_inline int on_start(bool btf, struct request *rq)
 	}
 	count_device(btf, rq, write, bytes);
 	req.slot = index;
-	req.started_ns = bpf_ktime_get_ns();
+	req.started_ns = started_ns;
 	bpf_map_update_elem(&inflight, &key, &req, BPF_ANY);
+	return true;
+}
+
+static __always_inline int on_start(bool btf, struct request *rq)
+{
+	__s64 slot = current_slot();
+
+	if (slot >= 0)
+		charge(btf, rq, (__u32)slot, bpf_ktime_get_ns());
 	return 0;
+}
+
+/* Pre-6.5: a request is being allocated for this bio of a target thread. */
+static __always_inline int on_getrq(struct bio *bio)
+{
+	__s64 slot = current_slot();
+	struct inflight req = {};
+	__u64 key = (__u64)bio;
+
+	if (slot < 0 || !bio)
+		return 0;
+	if (!pending_used)
+		pending_used = true;
+	req.slot = (__u32)slot;
+	req.started_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&pending, &key, &req, BPF_ANY);
+	return 0;
+}
+
+/* Pre-6.5: the request of a pending bio is issued; charge it now. Its
+ * first bio is the one it was allocated for unless a front merge put
+ * another before it (then it is missed, as the kernel gives no other link). */
+static __always_inline void charge_pending(bool btf, struct request *rq)
+{
+	__u64 bio = (__u64)(btf ? rq->bio : BPF_CORE_READ(rq, bio));
+	struct inflight *p = bio ? bpf_map_lookup_elem(&pending, &bio) : NULL;
+	__u32 slot;
+	__u64 started_ns;
+
+	if (!p)
+		return;
+	slot = p->slot;
+	started_ns = p->started_ns;
+	bpf_map_delete_elem(&pending, &bio);
+	charge(btf, rq, slot, started_ns);
 }
 
 static __always_inline int on_issue(bool btf, struct request *rq)
@@ -129,17 +179,13 @@ static __always_inline int on_issue(bool btf, struct request *rq)
 	__u64 key = (__u64)rq;
 	struct inflight *req = bpf_map_lookup_elem(&inflight, &key);
 	struct mlt_io_thread *t;
-	__u32 zero = 0, *at_issue;
 
-	if (!req) {
-		at_issue = bpf_map_lookup_elem(&io_config, &zero);
-		if (!at_issue || !*at_issue)
-			return 0;
-		on_start(btf, rq);
+	if (!req && pending_used) {
+		charge_pending(btf, rq);
 		req = bpf_map_lookup_elem(&inflight, &key);
-		if (!req)
-			return 0;
 	}
+	if (!req)
+		return 0;
 	req->issued_ns = bpf_ktime_get_ns();
 	t = bpf_map_lookup_elem(&io_records, &req->slot);
 	if (t && req->issued_ns > req->started_ns)
@@ -191,6 +237,18 @@ SEC("raw_tp/block_io_start")
 int BPF_PROG(mlt_io_start_raw, struct request *rq)
 {
 	return on_start(false, rq);
+}
+
+SEC("tp_btf/block_getrq")
+int BPF_PROG(mlt_io_getrq_btf, struct bio *bio)
+{
+	return on_getrq(bio);
+}
+
+SEC("raw_tp/block_getrq")
+int BPF_PROG(mlt_io_getrq_raw, struct bio *bio)
+{
+	return on_getrq(bio);
 }
 
 SEC("tp_btf/block_rq_issue")

@@ -67,20 +67,33 @@ static __always_inline struct mlt_numa_thread *record_of_tid(__u32 tid)
 	return bpf_map_lookup_elem(&numa_records, &index);
 }
 
+/* struct page's flags word was a plain unsigned long until 6.18 made it a
+ * memdesc_flags_t (a struct around it); CO-RE will not relocate a field
+ * whose type changed kind, so the old shape is its own flavour. */
+struct page___ulong_flags {
+	unsigned long flags;
+} __attribute__((preserve_access_index));
+
 /*
  * The node in a page's flags. With SPARSEMEM_VMEMMAP (every 64-bit distro
  * kernel) the node number sits in the top NODES_SHIFT bits of the word, and
  * NODES_SHIFT is log2(MAX_NUMNODES), which this kernel's BTF tells through
  * an array sized by it (mem_cgroup_tree's one entry per possible node). The
- * word is read by offset: its type changed in 6.18 (memdesc_flags_t).
+ * word is read by offset, whichever its type. Checked against numastat on
+ * two nodes under 6.1 (test/vm/).
  */
 static __always_inline __u32 page_node(struct page *page)
 {
 	__u64 flags = 0;
 	__u32 max_nodes = bpf_core_field_size(((struct mem_cgroup_tree *)0)->rb_tree_per_node) / sizeof(void *);
 	__u32 shift = 0, node;
+	__u32 offset;
 
-	bpf_probe_read_kernel(&flags, sizeof(flags), (void *)page + bpf_core_field_offset(page->flags));
+	if (bpf_core_field_exists(((struct page___ulong_flags *)page)->flags))
+		offset = bpf_core_field_offset(((struct page___ulong_flags *)page)->flags);
+	else
+		offset = bpf_core_field_offset(page->flags);
+	bpf_probe_read_kernel(&flags, sizeof(flags), (void *)page + offset);
 	while (shift < 16 && (1u << shift) < max_nodes)
 		shift++;
 	if (!shift)
@@ -207,18 +220,42 @@ int BPF_PROG(mlt_numa_swap_raw, struct task_struct *src, int src_cpu, struct tas
 	return on_swap_numa(false, src, dst);
 }
 
-SEC("tp_btf/mm_migrate_pages")
-int BPF_PROG(mlt_numa_pmig_btf, unsigned long succeeded, unsigned long failed, unsigned long thp_succeeded,
-	     unsigned long thp_failed, unsigned long thp_split, unsigned long large_folio_split, int mode, int reason)
+/*
+ * mm_migrate_pages(succeeded, failed, thp_succeeded, thp_failed, thp_split,
+ * [large_folio_split,] mode, reason): 6.1 has seven arguments, 6.18 eight.
+ * The event's record struct carries the same fields, so its shape says
+ * where `reason` is; the other read is dead code the verifier never sees
+ * (reading past the last argument is refused at load).
+ */
+struct trace_event_raw_mm_migrate_pages___large {
+	unsigned long large_folio_split;
+} __attribute__((preserve_access_index));
+
+static __always_inline int migrate_pages_reason(__u64 *ctx)
 {
-	return on_migrate_pages(succeeded, reason);
+	__u64 reason;
+
+	/* The barrier in one arm only keeps clang from merging the two loads
+	 * into one at a computed offset, which the verifier refuses for ctx. */
+	if (bpf_core_field_exists(((struct trace_event_raw_mm_migrate_pages___large *)0)->large_folio_split)) {
+		reason = ctx[7];
+		barrier_var(reason);
+	} else {
+		reason = ctx[6];
+	}
+	return (int)reason;
+}
+
+SEC("tp_btf/mm_migrate_pages")
+int mlt_numa_pmig_btf(__u64 *ctx)
+{
+	return on_migrate_pages(ctx[0], migrate_pages_reason(ctx));
 }
 
 SEC("raw_tp/mm_migrate_pages")
-int BPF_PROG(mlt_numa_pmig_raw, unsigned long succeeded, unsigned long failed, unsigned long thp_succeeded,
-	     unsigned long thp_failed, unsigned long thp_split, unsigned long large_folio_split, int mode, int reason)
+int mlt_numa_pmig_raw(__u64 *ctx)
 {
-	return on_migrate_pages(succeeded, reason);
+	return on_migrate_pages(ctx[0], migrate_pages_reason(ctx));
 }
 
 SEC("tp_btf/mm_page_alloc")

@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 
 # Build: clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config.
 # Tests and bench: bpftool (no program left attached), linux-perf and bpftrace
-# (bench), python3-torch (a real DataLoader), tmux (terminal tests).
-PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config linux-perf bpftrace python3-torch tmux)
+# (bench), python3-torch (a real DataLoader), tmux (terminal tests),
+# qemu-system-x86 busybox-static cpio (the two-node guest of test/vm/).
+PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config linux-perf bpftrace python3-torch tmux
+  qemu-system-x86 busybox-static cpio)
 
 missing=()
 while read -r name status; do

@@ -29,6 +29,22 @@ interface Twin {
   raw?: string;
 }
 
+/**
+ * Stand-ins: a tracepoint loaded only on kernels that lack the one it
+ * replaces (block_io_start arrived in 6.5; before it the io family charges
+ * requests through block_getrq). Presence is read from the kernel's BTF.
+ */
+const STAND_INS: Record<string, string> = { block_getrq: "block_io_start" };
+
+/** Whether this kernel gets the tracepoint's programs: a stand-in only
+ * where what it replaces is missing, the replaced one only where present. */
+function wanted(tracepoint: string): boolean {
+  const replaced = STAND_INS[tracepoint];
+  if (replaced) return !native().tracepointHasBtf(replaced);
+  const standIn = Object.keys(STAND_INS).find((k) => STAND_INS[k] === tracepoint);
+  return !standIn || native().tracepointHasBtf(tracepoint);
+}
+
 function twins(object: NativeBpfObject): Twin[] {
   const byTracepoint = new Map<string, Twin>();
   for (const program of object.programs()) {
@@ -57,6 +73,11 @@ function tryLoad(family: string, choose: (twin: Twin) => AttachMode | "missing",
     const missing: string[] = [];
     const chosen: string[] = [];
     for (const twin of twins(object)) {
+      if (!wanted(twin.tracepoint)) {
+        if (twin.btf) object.setAutoload(twin.btf, false);
+        if (twin.raw) object.setAutoload(twin.raw, false);
+        continue;
+      }
       const mode = choose(twin);
       const program = mode === "tp_btf" ? twin.btf : mode === "raw_tp" ? twin.raw : undefined;
       if (mode !== "missing" && !program) throw new Error(`probe ${family} has no ${mode} program for ${twin.tracepoint}`);

@@ -31,11 +31,6 @@ export class IoProbes {
     const family = loadFamily("io", { mode, reuse: [{ map: "thread_slot", from: sched }] });
     this.object = family.object;
     this.modes = family.modes;
-    if (family.missing.includes("block_io_start")) {
-      const one = Buffer.alloc(4);
-      one.writeUInt32LE(1);
-      this.object.mapUpdate("io_config", Buffer.alloc(4), one, 0);
-    }
     this.stride = this.object.mapInfo("io_records").valueStride;
   }
 

@@ -7,6 +7,7 @@ import { checkPrivileges } from "../collector/privileges.js";
 import { hardwarePmu, numaNodes, onlineCpus } from "../collector/host.js";
 import { loadFamily, type AttachMode } from "../collector/family.js";
 import { native } from "../native/addon.js";
+import { VERIFIED_KERNELS, verifiedKernel, type VerifiedKernel } from "../collector/verified-kernels.js";
 
 export const FAMILIES = ["sched", "faults", "io", "numa"] as const;
 
@@ -37,6 +38,10 @@ export interface DoctorReport {
   numa_nodes: number;
   hardware_pmu: boolean;
   can_trace: boolean;
+  /** kernels the test suite proves every family on */
+  verified_kernels: readonly VerifiedKernel[];
+  /** whether this kernel's series is one of them */
+  kernel_verified: boolean;
 }
 
 function tryMode(family: string, mode: AttachMode): { modes: Record<string, AttachMode> } | { error: string } {
@@ -113,6 +118,8 @@ export function diagnose(): DoctorReport {
     numa_nodes: numaNodes(),
     hardware_pmu: hardwarePmu(),
     can_trace: checks.every((c) => c.ok),
+    verified_kernels: VERIFIED_KERNELS,
+    kernel_verified: verifiedKernel(release()) !== undefined,
   };
 }
 
@@ -130,6 +137,8 @@ export function doctorText(d: DoctorReport): string {
     ``,
     `   NUMA nodes: ${d.numa_nodes}${d.numa_nodes === 1 ? " (single node: NUMA placement cannot be measured here)" : ""}`,
     `   hardware PMU: ${d.hardware_pmu ? "yes" : "no (no cycle or instruction counts on this machine; mltrace does not need them)"}`,
+    `   verified kernels: ${d.verified_kernels.map((k) => `${k.series} (${k.where})`).join("; ")}`,
+    `   this kernel: ${d.kernel_verified ? "verified" : "not among them (CO-RE should still relocate the probes; the checks above are what count)"}`,
     ``,
   );
   const problems = d.checks.filter((c) => !c.ok);
