@@ -7,14 +7,24 @@
 
 namespace mltrace {
 
+// vmlinux BTF is megabytes to parse: once per process, kept until exit.
+static struct btf* VmlinuxBtf() {
+  static struct btf* vmlinux = nullptr;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    vmlinux = btf__load_vmlinux_btf();
+    if (libbpf_get_error(vmlinux)) vmlinux = nullptr;
+  }
+  return vmlinux;
+}
+
 Napi::Value TracepointHasBtf(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>();
-  struct btf* vmlinux = btf__load_vmlinux_btf();
-  if (libbpf_get_error(vmlinux)) return Napi::Boolean::New(info.Env(), false);
+  struct btf* vmlinux = VmlinuxBtf();
+  if (!vmlinux) return Napi::Boolean::New(info.Env(), false);
   std::string type = "btf_trace_" + name;
-  bool found = btf__find_by_name_kind(vmlinux, type.c_str(), BTF_KIND_TYPEDEF) > 0;
-  btf__free(vmlinux);
-  return Napi::Boolean::New(info.Env(), found);
+  return Napi::Boolean::New(info.Env(), btf__find_by_name_kind(vmlinux, type.c_str(), BTF_KIND_TYPEDEF) > 0);
 }
 
 Napi::Value RingbufSupported(const Napi::CallbackInfo& info) {
