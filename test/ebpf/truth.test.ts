@@ -6,33 +6,7 @@ import { join } from "node:path";
 import { expect, it } from "vitest";
 import { describeEbpf } from "../helpers/ebpf.js";
 import { mltraceSync, pipeline } from "../helpers/mltrace.js";
-
-interface Rusage {
-  role: string;
-  pid: number;
-  nvcsw: number;
-  nivcsw: number;
-  cpu_ns: number;
-  /** the main thread's run-queue wait (/proc/thread-self/schedstat) */
-  run_delay_ns: number;
-}
-
-function readRusage(path: string): Rusage[] {
-  return readFileSync(path, "utf8")
-    .trim()
-    .split("\n")
-    .map((line) => {
-      const [role, pid, nvcsw, nivcsw, utime, stime, runDelay] = line.split(" ");
-      return {
-        role: role!,
-        pid: Number(pid),
-        nvcsw: Number(nvcsw),
-        nivcsw: Number(nivcsw),
-        cpu_ns: (Number(utime) + Number(stime)) * 1000,
-        run_delay_ns: Number(runDelay),
-      };
-    });
-}
+import { parseRusage } from "../helpers/rusage.js";
 
 function within(actual: number, expected: number, fraction: number): boolean {
   return Math.abs(actual - expected) <= fraction * expected;
@@ -57,7 +31,7 @@ for (const mode of ["tp_btf", "raw_tp"] as const) {
       expect(tracepointModes.length).toBeGreaterThanOrEqual(5);
       for (const [name, used] of tracepointModes) expect(used, name).toBe(mode);
 
-      const truth = readRusage(results);
+      const truth = parseRusage(readFileSync(results, "utf8"));
       const figures = truth.map((t) => {
         const p = report.processes.find((q: { pid: number }) => q.pid === t.pid) ?? {};
         return {

@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import { describeEbpf } from "../helpers/ebpf.js";
 import { root } from "../helpers/mltrace.js";
+import { parseRusage } from "../helpers/rusage.js";
 
 interface GuestResult {
   kernel: string;
@@ -156,18 +157,7 @@ describeEbpf("two NUMA nodes on Debian's 6.1 kernel (qemu guest)", () => {
     const report = t.report;
     expect(report.lost_events).toBe(0);
     expect(report.processes).toHaveLength(3);
-    const rows = t.rusage
-      .trim()
-      .split("\n")
-      .map((line) => line.split(" "))
-      .map(([role, pid, nvcsw, nivcsw, utime, stime, runDelay]) => ({
-        role: role!,
-        pid: Number(pid),
-        nvcsw: Number(nvcsw),
-        nivcsw: Number(nivcsw),
-        cpu_ns: (Number(utime) + Number(stime)) * 1000,
-        run_delay_ns: Number(runDelay),
-      }));
+    const rows = parseRusage(t.rusage);
     expect(rows.map((r) => r.role).sort()).toEqual(["trainer", "worker", "worker"]);
     for (const r of rows) {
       const p = report.processes.find((q: { pid: number }) => q.pid === r.pid);

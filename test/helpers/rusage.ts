@@ -1,0 +1,30 @@
+// The lines workloads/pipeline.c appends at each process's exit:
+// "role pid nvcsw nivcsw utime_us stime_us run_delay_ns", from its own
+// getrusage(RUSAGE_SELF) and /proc/thread-self/schedstat.
+
+export interface Rusage {
+  role: string;
+  pid: number;
+  nvcsw: number;
+  nivcsw: number;
+  cpu_ns: number;
+  /** the main thread's run-queue wait */
+  run_delay_ns: number;
+}
+
+export function parseRusage(text: string): Rusage[] {
+  return text
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const [role, pid, nvcsw, nivcsw, utime, stime, runDelay] = line.split(" ");
+      return {
+        role: role!,
+        pid: Number(pid),
+        nvcsw: Number(nvcsw),
+        nivcsw: Number(nivcsw),
+        cpu_ns: (Number(utime) + Number(stime)) * 1000,
+        run_delay_ns: Number(runDelay),
+      };
+    });
+}
