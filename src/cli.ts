@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { UserError } from "./errors.js";
 import { BpfError, native } from "./native/addon.js";
 import { runStat } from "./commands/stat.js";
+import { loadTop } from "./commands/tui-loader.js";
 import { diagnose, doctorText } from "./commands/doctor.js";
 import { runDemo } from "./commands/demo.js";
 
@@ -69,9 +70,7 @@ Examples:
 Needs a terminal; elsewhere use \`mltrace stat\`.`,
   )
   .action(async (argv: string[], opts) => {
-    // React's development build profiles every render: several times the CPU.
-    process.env.NODE_ENV ??= "production";
-    const { runTop } = await import("./commands/top.js");
+    const runTop = await loadTop();
     process.exitCode = await runTop(argv, opts);
   });
 

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { packageRoot } from "../native/addon.js";
 import { UserError } from "../errors.js";
 import { runStat } from "./stat.js";
+import { loadTop } from "./tui-loader.js";
 
 export function demoWorkloadPath(): string {
   return join(packageRoot, "build", "workloads", "pipeline");
@@ -32,8 +33,7 @@ export async function runDemo(options: { json?: boolean }): Promise<number> {
       (interactive ? "shown live by `mltrace top` (q quits).\n" : "traced by `mltrace stat` until it exits (not a terminal, so no TUI).\n"),
   );
   if (interactive) {
-    process.env.NODE_ENV ??= "production";
-    const { runTop } = await import("./top.js");
+    const runTop = await loadTop();
     return runTop(demoArgv(TOP_BATCHES), {});
   }
   return runStat(demoArgv(STAT_BATCHES), { json: options.json });

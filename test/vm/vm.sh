@@ -7,7 +7,8 @@
 #
 # The guest sees the host's whole file system read-only over 9p and chroots
 # into it, so node, the repository and its build outputs sit at the same
-# paths as on the host; /tmp is a fresh tmpfs. Everything built or fetched
+# paths as on the host; /tmp is a fresh tmpfs (the repository is mounted
+# again at its path, in case it lives under /tmp). Everything built or fetched
 # is cached under build/vm/ (delete it to start over). The guest also has a
 # 16 MiB scratch disk, /dev/vda, fresh each run. As root.
 set -euo pipefail
@@ -39,6 +40,8 @@ trap 'rm -rf "$io"' EXIT
   printf '%s\n' "$*"
 } > "$io/cmd.sh"
 
+printf '%s\n' "$repo" > "$io/repo_path"
+
 # A scratch disk, /dev/vda in the guest (16 MiB, sparse): block I/O for
 # the io family to see (the host's files come over 9p, not a block device).
 truncate -s 16M "$io/scratch.img"
@@ -59,6 +62,7 @@ timeout --kill-after=5 "$timeout_s" qemu-system-x86_64 \
   -append "console=ttyS0 quiet loglevel=3 panic=-1 numa_balancing=disable" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs "local,path=$io,mount_tag=io,security_model=none" \
+  -virtfs "local,path=$repo,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
   -drive "file=$io/scratch.img,if=virtio,format=raw,cache=unsafe" \
   -nodefaults -display none -no-reboot -serial "file:$io/console.log" || status=$?
 
