@@ -11,6 +11,14 @@
 
 namespace mltrace {
 
+// {size, fields} of one struct.
+static Napi::Object Described(Napi::Env env, size_t size, Napi::Object fields) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("size", static_cast<uint32_t>(size));
+  out.Set("fields", fields);
+  return out;
+}
+
 // Each field as [offset, size]: TypeScript checks the sizes against the kinds
 // it decodes, so a changed header fails loudly instead of decoding garbage.
 #define FIELD(obj, type, field)                                              \
@@ -43,10 +51,7 @@ static Napi::Object SchedThread(Napi::Env env) {
   FIELD(f, T, off_since);
   FIELD(f, T, phase);
   FIELD(f, T, flags);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("size", static_cast<uint32_t>(sizeof(T)));
-  out.Set("fields", f);
-  return out;
+  return Described(env, sizeof(T), f);
 }
 
 static Napi::Object Neighbour(Napi::Env env) {
@@ -54,10 +59,7 @@ static Napi::Object Neighbour(Napi::Env env) {
   Napi::Object f = Napi::Object::New(env);
   FIELD(f, T, count);
   FIELD(f, T, comm);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("size", static_cast<uint32_t>(sizeof(T)));
-  out.Set("fields", f);
-  return out;
+  return Described(env, sizeof(T), f);
 }
 
 static Napi::Object ProcEvent(Napi::Env env) {
@@ -69,10 +71,7 @@ static Napi::Object ProcEvent(Napi::Env env) {
   FIELD(f, T, exit_code);
   FIELD(f, T, ts_ns);
   FIELD(f, T, comm);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("size", static_cast<uint32_t>(sizeof(T)));
-  out.Set("fields", f);
-  return out;
+  return Described(env, sizeof(T), f);
 }
 
 static Napi::Object SchedConstants(Napi::Env env) {
@@ -103,10 +102,7 @@ static Napi::Object FaultThread(Napi::Env env) {
   FIELD(f, T, major_user);
   FIELD(f, T, major_kernel);
   FIELD(f, T, major_latency_hist);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("size", static_cast<uint32_t>(sizeof(T)));
-  out.Set("fields", f);
-  return out;
+  return Described(env, sizeof(T), f);
 }
 
 static Napi::Object IoThread(Napi::Env env) {
@@ -119,10 +115,7 @@ static Napi::Object IoThread(Napi::Env env) {
   FIELD(f, T, pagecache_misses);
   FIELD(f, T, queue_hist);
   FIELD(f, T, device_hist);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("size", static_cast<uint32_t>(sizeof(T)));
-  out.Set("fields", f);
-  return out;
+  return Described(env, sizeof(T), f);
 }
 
 static Napi::Object IoDevice(Napi::Env env) {
@@ -133,10 +126,7 @@ static Napi::Object IoDevice(Napi::Env env) {
   FIELD(f, T, write_ops);
   FIELD(f, T, write_bytes);
   FIELD(f, T, name);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("size", static_cast<uint32_t>(sizeof(T)));
-  out.Set("fields", f);
-  return out;
+  return Described(env, sizeof(T), f);
 }
 
 static Napi::Object NumaThread(Napi::Env env) {
@@ -148,9 +138,7 @@ static Napi::Object NumaThread(Napi::Env env) {
   FIELD(f, T, page_migrations);
   FIELD(f, T, placed);
   FIELD(f, T, wanted);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("size", static_cast<uint32_t>(sizeof(T)));
-  out.Set("fields", f);
+  Napi::Object out = Described(env, sizeof(T), f);
   out.Set("nodes", MLT_NUMA_NODES);
   return out;
 }

@@ -1,11 +1,11 @@
 // Faults family acceptance: a workload that touches fresh anonymous pages,
 // then reads a file through mmap after the page cache was dropped; its minor
 // and major totals equal its own getrusage within 1%.
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, fsyncSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { describeEbpf } from "../helpers/ebpf.js";
+import { writeRandomFile } from "../helpers/files.js";
 import { mltraceSync, root } from "../helpers/mltrace.js";
 
 const faultsWorkload = join(root, "build", "workloads", "faults");
@@ -22,10 +22,7 @@ for (const mode of ["tp_btf", "raw_tp"] as const) {
       const dir = mkdtempSync(join(root, "build", "faults-test-"));
       try {
         const data = join(dir, "dataset.bin");
-        const fd = openSync(data, "w");
-        for (let i = 0; i < 32; i++) writeSync(fd, randomBytes(1 << 20));
-        fsyncSync(fd);
-        closeSync(fd);
+        writeRandomFile(data, 32);
         writeFileSync("/proc/sys/vm/drop_caches", "1");
 
         const results = join(dir, "rusage.txt");

@@ -1,11 +1,11 @@
 // Block I/O family acceptance: a worker (child of the traced parent) reads
 // 64 MiB with O_DIRECT and writes 64 MiB with O_DIRECT|O_SYNC; the bytes are
 // charged to that worker, within 1%, and to no other process.
-import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { describeEbpf } from "../helpers/ebpf.js";
+import { writeRandomFile } from "../helpers/files.js";
 import { mltraceSync, root } from "../helpers/mltrace.js";
 
 const MiB = 1 << 20;
@@ -18,10 +18,7 @@ for (const mode of ["tp_btf", "raw_tp"] as const) {
       const dir = mkdtempSync(join(root, "build", "io-test-"));
       try {
         const input = join(dir, "in.bin");
-        const fd = openSync(input, "w");
-        for (let i = 0; i < 64; i++) writeSync(fd, randomBytes(MiB));
-        fsyncSync(fd);
-        closeSync(fd);
+        writeRandomFile(input, 64);
 
         const run = mltraceSync(["stat", "--json", "-o", join(dir, "report.json"), "--", directIo, "--read", input, "--write", join(dir, "out.bin")], {
           MLTRACE_ATTACH: mode,
@@ -61,10 +58,7 @@ for (const mode of ["tp_btf", "raw_tp"] as const) {
       const dir = mkdtempSync(join(root, "build", "io-test-"));
       try {
         const input = join(dir, "cold.bin");
-        const fd = openSync(input, "w");
-        for (let i = 0; i < 16; i++) writeSync(fd, randomBytes(MiB));
-        fsyncSync(fd);
-        closeSync(fd);
+        writeRandomFile(input, 16);
         writeFileSync("/proc/sys/vm/drop_caches", "1");
         const output = join(dir, "report.json");
         const run = mltraceSync(["stat", "--json", "-o", output, "--", "sh", "-c", `cat ${input} >/dev/null`], { MLTRACE_ATTACH: mode });
