@@ -40,3 +40,7 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
 fi
 
 make -s all
+
+# The two-node test guest (test/vm/): its kernel package and initramfs, built
+# once and cached under build/vm/, so the tests spend their time testing.
+test/vm/prepare.sh >&2

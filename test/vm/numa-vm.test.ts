@@ -56,19 +56,27 @@ describeEbpf("two NUMA nodes on Debian's 6.1 kernel (qemu guest)", () => {
   beforeAll(async () => {
     const started = Date.now();
     // Asynchronously: a worker blocked for two minutes loses vitest's RPC.
-    const child = spawn(join(root, "test", "vm", "vm.sh"), ["--timeout", "170", "--", "node test/vm/guest-checks.mjs"], { cwd: root });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
-    expect(status, `vm.sh: ${stderr}`).toBe(0);
-    guest = JSON.parse(stdout);
+    const boot = () => {
+      const child = spawn(join(root, "test", "vm", "vm.sh"), ["--timeout", "170", "--", "node test/vm/guest-checks.mjs"], { cwd: root });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
+        child.on("close", (status) => resolve({ status, stdout, stderr })),
+      );
+    };
+    // vm.sh exits 125 when the guest never finished (a stalled emulated
+    // boot, seen once in many runs): one more boot before failing.
+    let run = await boot();
+    if (run.status === 125) run = await boot();
+    expect(run.status, `vm.sh: ${run.stderr}`).toBe(0);
+    guest = JSON.parse(run.stdout);
     console.log(
       `guest ${guest.kernel}: booted in ${guest.booted_s.toFixed(1)} s, doctor ${guest.doctor.seconds.toFixed(1)} s, ` +
         `checks done at ${guest.total_s.toFixed(1)} s, ${((Date.now() - started) / 1000).toFixed(1)} s on the host in all`,
     );
-  }, 180_000);
+  }, 400_000);
 
   it("doctor loads and attaches every family on 6.1 and sees two nodes", () => {
     const d = guest.doctor;
