@@ -97,3 +97,20 @@ export function slotRecords<T>(
     return decode(data, i * stride);
   };
 }
+
+/** A u32 map key or value, as the kernel lays it out (little-endian here). */
+export function u32Key(value: number): Buffer {
+  const key = Buffer.alloc(4);
+  key.writeUInt32LE(value);
+  return key;
+}
+
+/** Zeroes one slot of a per-thread array, before the slot serves a new thread. */
+export function clearSlot(
+  object: { mapUpdate(name: string, key: Uint8Array, value: Uint8Array, flags: number): void },
+  map: string,
+  size: number,
+  slot: number,
+): void {
+  object.mapUpdate(map, u32Key(slot), Buffer.alloc(size), 0);
+}

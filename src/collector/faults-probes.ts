@@ -1,7 +1,7 @@
 // The faults family in user space: loads its programs on the scheduler's
 // thread slots, attaches the major-fault program to every CPU, reads records.
 import { native, type NativeBpfObject } from "../native/addon.js";
-import { slotRecords, structDecoder } from "./decode.js";
+import { clearSlot, slotRecords, structDecoder } from "./decode.js";
 import { loadFamily, type AttachMode } from "./family.js";
 import { onlineCpuList } from "./host.js";
 import type { FaultCounters } from "../model/sample.js";
@@ -54,9 +54,7 @@ export class FaultProbes {
 
   /** Zeroes a slot before the scheduler family hands it to a new thread. */
   clear(slot: number): void {
-    const key = Buffer.alloc(4);
-    key.writeUInt32LE(slot);
-    this.object.mapUpdate("fault_records", key, Buffer.alloc(this.decoder.size), 0);
+    clearSlot(this.object, "fault_records", this.decoder.size, slot);
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 // The block I/O family in user space: loads its programs on the scheduler's
 // thread slots, reads per-thread records and per-device totals.
 import { native, type NativeBpfObject } from "../native/addon.js";
-import { slotRecords, structDecoder } from "./decode.js";
+import { clearSlot, slotRecords, structDecoder } from "./decode.js";
 import { loadFamily, type AttachMode } from "./family.js";
 import type { IoCounters, IoDeviceSample } from "../model/sample.js";
 
@@ -52,9 +52,7 @@ export class IoProbes {
 
   /** Zeroes a slot before the scheduler family hands it to a new thread. */
   clear(slot: number): void {
-    const key = Buffer.alloc(4);
-    key.writeUInt32LE(slot);
-    this.object.mapUpdate("io_records", key, Buffer.alloc(this.threadDecoder.size), 0);
+    clearSlot(this.object, "io_records", this.threadDecoder.size, slot);
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 // The NUMA family in user space: loads its programs on the scheduler's
 // thread slots, tells the kernel which node each CPU is on, reads records.
 import { native, type NativeBpfObject } from "../native/addon.js";
-import { slotRecords, structDecoder } from "./decode.js";
+import { clearSlot, slotRecords, structDecoder, u32Key } from "./decode.js";
 import { loadFamily, type AttachMode } from "./family.js";
 import type { NodeInfo } from "./numa-topology.js";
 
@@ -41,11 +41,7 @@ export class NumaProbes {
     this.modes = family.modes;
     for (const { node, cpus } of topology) {
       for (const cpu of cpus) {
-        const key = Buffer.alloc(4);
-        key.writeUInt32LE(cpu);
-        const value = Buffer.alloc(4);
-        value.writeUInt32LE(node);
-        this.object.mapUpdate("cpu_node", key, value, 0);
+        this.object.mapUpdate("cpu_node", u32Key(cpu), u32Key(node), 0);
       }
     }
     this.stride = this.object.mapInfo("numa_records").valueStride;
@@ -60,9 +56,7 @@ export class NumaProbes {
   }
 
   clear(slot: number): void {
-    const key = Buffer.alloc(4);
-    key.writeUInt32LE(slot);
-    this.object.mapUpdate("numa_records", key, Buffer.alloc(this.decoder.size), 0);
+    clearSlot(this.object, "numa_records", this.decoder.size, slot);
   }
 
   close(): void {

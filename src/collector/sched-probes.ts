@@ -2,7 +2,7 @@
 // decodes the process lifecycle events.
 import { readFileSync } from "node:fs";
 import { native, type NativeBpfObject } from "../native/addon.js";
-import { slotRecords, structDecoder, sumPerCpu } from "./decode.js";
+import { slotRecords, structDecoder, sumPerCpu, u32Key } from "./decode.js";
 import { loadFamily, type AttachMode, type LoadOptions } from "./family.js";
 import type { DropCounts, NeighbourSample } from "../model/sample.js";
 
@@ -50,12 +50,6 @@ export interface ProcEvent {
   status: number;
   tsNs: number;
   comm: string;
-}
-
-function u32Key(value: number): Buffer {
-  const key = Buffer.alloc(4);
-  key.writeUInt32LE(value);
-  return key;
 }
 
 export class SchedProbes {
