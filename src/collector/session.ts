@@ -217,7 +217,9 @@ export class TraceSession {
     return {
       time_ns,
       ...(this.cpuLimits ? { cpu_limits: { ...this.cpuLimits } } : {}),
+      // exited threads first, in the order they exited (a Map keeps insertion order)
       threads: [...this.finished.values(), ...live],
+      exited_prefix: this.finished.size,
       processes: [...this.processes.values()].map((p) => ({ ...p })),
       neighbours: this.probes.readNeighbours(),
       drops: this.probes.readDrops(),

@@ -196,14 +196,36 @@ export function decodeWaitStatus(status: number): { exit_code?: number; exit_sig
 
 const TOP_NEIGHBOURS = 10;
 
+/** How many leading threads of `cur` are `prev`'s exited prefix (see Sample.exited_prefix). */
+function sharedExitedPrefix(prev: Sample | null, cur: Sample): number {
+  const k = prev?.exited_prefix ?? 0;
+  if (k === 0 || (cur.exited_prefix ?? 0) < k) return 0;
+  // An append-only list of distinct threads: the same last shared entry means the same prefix.
+  return threadKey(prev!.threads[k - 1]!) === threadKey(cur.threads[k - 1]!) ? k : 0;
+}
+
 export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext): Report {
-  const prevThreads = new Map(prev?.threads.map((t) => [threadKey(t), t]));
   // Threads and processes that had already exited before `prev` have nothing
-  // to say about this interval.
-  const prevExited = new Set(prev?.processes.filter((p) => p.exited).map((p) => p.pid));
-  const liveThreads = cur.threads.filter((t) => !prevThreads.get(threadKey(t))?.exited);
+  // to say about this interval. In a long run they are most of the sample:
+  // where the collector promises they come first (exited_prefix), they are
+  // skipped without a look; otherwise each costs a set lookup.
+  const skipped = sharedExitedPrefix(prev, cur);
+  const prevLive = new Map<string, ThreadSample>();
+  const prevDone = new Set<string>();
+  for (let i = skipped; i < (prev?.threads.length ?? 0); i++) {
+    const t = prev!.threads[i]!;
+    if (t.exited) prevDone.add(threadKey(t));
+    else prevLive.set(threadKey(t), t);
+  }
+  const prevExited = new Set<number>();
+  for (const p of prev?.processes ?? []) if (p.exited) prevExited.add(p.pid);
+  const liveThreads: ThreadSample[] = [];
+  for (let i = skipped; i < cur.threads.length; i++) {
+    const t = cur.threads[i]!;
+    if (!(t.exited && prevDone.has(threadKey(t)))) liveThreads.push(t);
+  }
   const threadDeltas: ThreadSample[] = liveThreads.map((t) => {
-    const before = prevThreads.get(threadKey(t));
+    const before = prevLive.get(threadKey(t));
     const delta = { ...t, ...diffCounters(t, before) };
     for (const h of arrayNames) delta[h] = subtractSlots(t[h], before?.[h]);
     return delta;
@@ -222,7 +244,7 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
   }
 
   const memory = new Map(cur.numa?.process_memory.map((m) => [m.pid, m.bytes]));
-  const roles = assignRoles(cur, ctx.target.pid);
+  const roles = assignRoles(cur, ctx.target.pid, liveThreads);
   const processes: ProcessStats[] = cur.processes.filter((p) => !prevExited.has(p.pid)).map((p) => {
     const entry = perProcess.get(p.pid);
     const role = roles.processes.get(p.pid) ?? { role: "other" as const };
@@ -289,7 +311,8 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
       ...ctx.target,
       comm: root?.comm ?? ctx.target.comm,
       processes: cur.processes.length,
-      threads: new Set(cur.threads.map(threadKey)).size,
+      // one entry per thread: the collector moves a thread from live to exited once
+      threads: cur.threads.length,
     },
     duration_s,
     elapsed_s: (cur.time_ns - ctx.started_ns) / 1e9,

@@ -42,15 +42,26 @@ const BUSY_SHARE = 0.05;
  * (ran on a CPU). A child that exec'd another program (a shell, nvidia-smi,
  * a compiler) is "other".
  */
-function isWorker(p: ProcessSample, trainer: ProcessSample | undefined, oncpu: number): boolean {
+function isWorker(p: ProcessSample, trainer: ProcessSample | undefined, ran: ReadonlySet<number>): boolean {
   if (!trainer || p.ppid !== trainer.pid) return false;
   const runsTrainerCode = p.comm === trainer.comm || WORKER_NAME.test(p.comm);
-  return runsTrainerCode && oncpu > 0;
+  return runsTrainerCode && ran.has(p.pid);
 }
 
-export function assignRoles(sample: Sample, targetPid: number): Roles {
-  const oncpuByPid = new Map<number, number>();
-  for (const t of sample.threads) oncpuByPid.set(t.pid, (oncpuByPid.get(t.pid) ?? 0) + t.oncpu_ns);
+// Shared, never changed: most processes get one of these, and a long run
+// has thousands of processes to label every interval.
+const TRAINER: ProcessRole = Object.freeze({ role: "trainer" });
+const OTHER: ProcessRole = Object.freeze({ role: "other" });
+
+/**
+ * Roles of every process of `sample`, and of `threads` (by default all of
+ * its threads): a report labels only the threads it lists, and a long run
+ * has many more threads that exited long ago.
+ */
+export function assignRoles(sample: Sample, targetPid: number, threadsToLabel: readonly ThreadSample[] = sample.threads): Roles {
+  // processes with a thread that was ever on a CPU
+  const ran = new Set<number>();
+  for (const t of sample.threads) if (t.oncpu_ns > 0) ran.add(t.pid);
   const trainer = sample.processes.find((p) => p.pid === targetPid);
 
   const processes = new Map<number, ProcessRole>();
@@ -58,19 +69,19 @@ export function assignRoles(sample: Sample, targetPid: number): Roles {
   // The collector lists processes in the order it learnt of them, which for
   // forks is fork order: worker indices follow it.
   for (const p of sample.processes) {
-    if (p.pid === targetPid) processes.set(p.pid, { role: "trainer" });
-    else if (isWorker(p, trainer, oncpuByPid.get(p.pid) ?? 0)) processes.set(p.pid, { role: "dataloader", worker_index: nextWorker++ });
-    else processes.set(p.pid, { role: "other" });
+    if (p.pid === targetPid) processes.set(p.pid, TRAINER);
+    else if (isWorker(p, trainer, ran)) processes.set(p.pid, { role: "dataloader", worker_index: nextWorker++ });
+    else processes.set(p.pid, OTHER);
   }
 
-  const main = sample.threads.find((t) => t.tid === targetPid && t.pid === targetPid);
+  const main = sample.threads.findLast((t) => t.tid === targetPid && t.pid === targetPid);
   const busy = (t: ThreadSample) => {
     if (t.oncpu_ns < BUSY_MIN_NS) return false;
     const life = t.start_ns > 0 ? sample.time_ns - t.start_ns : Infinity;
     return t.oncpu_ns >= BUSY_SHARE * life || t.oncpu_ns >= BUSY_SHARE * (main?.oncpu_ns ?? 0);
   };
   const threads = new Map<string, Role>();
-  for (const t of sample.threads) threads.set(threadKey(t), threadRole(t, targetPid, processes, busy));
+  for (const t of threadsToLabel) threads.set(threadKey(t), threadRole(t, targetPid, processes, busy));
   return { processes, threads };
 }
 

@@ -180,11 +180,31 @@ export interface Sample {
   families: string[];
   /** absent in recordings made before it existed */
   cpu_limits?: CpuLimits;
+  /**
+   * The first `exited_prefix` entries of `threads` are threads that had
+   * exited, in the order they exited; a later sample of the same session
+   * starts with the same entries and only appends to them. Lets the model
+   * skip, in O(1), the threads that were already gone at the previous
+   * sample. Absent (0): no such promise; the model then checks every thread.
+   */
+  exited_prefix?: number;
 }
+
+// Keys are asked for every thread, every interval, and a thread that has
+// exited stays the same object in every later sample (the collector keeps
+// it): remembering its key saves a number-to-string conversion per exited
+// thread per interval, which in a long run with workers respawned each epoch
+// is most of the model's work.
+const keys = new WeakMap<object, string>();
 
 /** Identifies a thread across samples even when its tid is reused. */
 export function threadKey(t: Pick<ThreadSample, "tid" | "start_ns">): string {
-  return `${t.tid}@${t.start_ns}`;
+  let key = keys.get(t);
+  if (key === undefined) {
+    key = `${t.tid}@${t.start_ns}`;
+    keys.set(t, key);
+  }
+  return key;
 }
 
 /** A thread's counters and arrays before it did anything (tests, replay of

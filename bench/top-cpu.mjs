@@ -1,0 +1,68 @@
+// mltrace's own CPU while `top` shows a real PyTorch run, against the 2%-of-
+// one-core target. The TUI runs in a 100×30 tmux pane, as a user would see
+// it; its cost is the sum of the on-CPU time of all of mltrace's threads
+// (/proc/PID/task/*/schedstat, field 1: the kernel's own accounting) over a
+// window after a warm-up. `stat --interval 1` on the same workload is the
+// baseline: the same tracing with no frame to draw.
+//
+//   node bench/top-cpu.mjs [runs=5] [window_s=20]
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { cli, root } from "./lib.mjs";
+
+const runs = Number(process.argv[2] ?? 5);
+const windowS = Number(process.argv[3] ?? 20);
+const warmupS = 10;
+const workload = ["/usr/bin/python3", join(root, "test", "workloads", "torch_roles.py"), "1000"];
+const session = "mltrace-bench-top";
+
+const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
+const tmux = (...args) => spawnSync("tmux", args, { encoding: "utf8" });
+
+/** ns on CPU of every thread of pid, now. */
+function cpuNs(pid) {
+  let total = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // a thread that exited between readdir and read: its time is gone with it
+    }
+  }
+  return total;
+}
+
+/** One run: mltrace's CPU share of one core over the window, in percent. */
+async function measure(args) {
+  tmux("kill-session", "-t", session);
+  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+  const command = ["exec", "node", ...nodeFlags, cli, ...args, "--", ...workload].map((a) => `'${a}'`).join(" ").replace("'exec'", "exec");
+  const started = tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command);
+  if (started.status !== 0) throw new Error(`tmux: ${started.stderr}`);
+  try {
+    const pid = Number(tmux("display-message", "-p", "-t", session, "#{pane_pid}").stdout.trim());
+    await sleep(warmupS);
+    const before = cpuNs(pid);
+    const t0 = process.hrtime.bigint();
+    await sleep(windowS);
+    const used = cpuNs(pid) - before;
+    const wall = Number(process.hrtime.bigint() - t0);
+    return (100 * used) / wall;
+  } finally {
+    tmux("kill-session", "-t", session);
+    await sleep(2); // let the workload and its probes go before the next run
+  }
+}
+
+const allVariants = { "top --interval 1": ["top", "--interval", "1"], "stat --interval 1": ["stat", "--interval", "1", "-o", "/dev/null"] };
+// BENCH_ONLY=top runs just the first variant (quicker experiments).
+const variants = process.env.BENCH_ONLY === "top" ? { "top --interval 1": allVariants["top --interval 1"] } : allVariants;
+const results = Object.fromEntries(Object.keys(variants).map((n) => [n, []]));
+for (let run = 0; run < runs; run++) {
+  for (const [name, args] of Object.entries(variants)) results[name].push(await measure(args));
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`mltrace's own CPU, % of one core, ${windowS} s after ${warmupS} s warm-up, ${runs} runs (workload: ${workload.slice(1).join(" ")})\n`);
+console.log("| variant | runs | median |\n|---|---|---|");
+for (const [name, xs] of Object.entries(results)) console.log(`| ${name} | ${xs.map((x) => x.toFixed(2)).join(", ")} | **${median(xs).toFixed(2)}%** |`);
