@@ -19,7 +19,6 @@ export class HistoryChart {
 
   constructor(
     private readonly box: HTMLElement,
-    private readonly yLabel: string,
     private readonly format: (v: number) => string,
     private readonly height = 140,
   ) {
@@ -36,7 +35,10 @@ export class HistoryChart {
     const key = series.map((s) => `${s.label}:${s.colourVar}`).join("|");
     if (!this.plot || key !== this.key) this.build(series, key);
     // uPlot draws a gap for null, not for NaN
-    this.plot!.setData([xs, ...ys.map((y) => y.map((v) => (Number.isFinite(v) ? v : null)))]);
+    const plot = this.plot!;
+    plot.setData([xs, ...ys.map((y) => y.map((v) => (Number.isFinite(v) ? v : null)))]);
+    // the legend shows the latest interval unless the pointer is over the chart
+    if (xs.length > 0 && (plot.cursor.left ?? -1) < 0) plot.setLegend({ idx: xs.length - 1 });
   }
 
   /** Forget the series so the next update rebuilds with the current colours. */
@@ -52,7 +54,7 @@ export class HistoryChart {
     const fmt = this.format;
     const axes: uPlot.Axis[] = [
       { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, values: (_u, vals) => vals.map((v) => `${v} s`) },
-      { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: 52, label: this.yLabel, labelSize: 14, values: (_u, vals) => vals.map(fmt) },
+      { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: 44, values: (_u, vals) => vals.map(fmt) },
     ];
     const opts: uPlot.Options = {
       width: this.width(),

@@ -61,8 +61,8 @@ export class AgentCard {
       h("div", null, h("h4", null, "On-CPU by role ", h("span", { class: "unit" }, "CPUs")), onCpuBox),
       h("div", null, h("h4", null, "Trainer waiting ", h("span", { class: "unit" }, "% of its threads' time")), waitBox),
     );
-    this.onCpuChart = new HistoryChart(onCpuBox, "CPUs", (v) => v.toFixed(2));
-    this.waitChart = new HistoryChart(waitBox, "%", (v) => `${v.toFixed(0)}%`);
+    this.onCpuChart = new HistoryChart(onCpuBox, (v) => v.toFixed(2));
+    this.waitChart = new HistoryChart(waitBox, (v) => `${v.toFixed(0)}%`);
     this.threadsToggle = h("input", { attrs: { type: "checkbox" }, on: { change: () => { this.withThreads = this.threadsToggle.checked; this.dirty = true; this.requestDraw(); } } });
     this.tasks.root.querySelector("h3")!.append(h("label", { class: "toggle" }, this.threadsToggle, " threads"));
     this.roles.root.append(this.charts);
@@ -126,6 +126,7 @@ export class AgentCard {
   }
 
   private renderStats(a: AgentState, s: Snapshot | null, r: Report | null): void {
+    if (!a.hello && !s) return show(this.stats); // never reached: nothing to tell yet
     const dropped = framesDropped(a);
     const t = s?.target ?? a.hello?.target;
     const nowCpus = s?.interval && !s.final ? s.interval.sched.oncpu_ns / Math.max(s.interval.duration_s * 1e9, 1) : null;

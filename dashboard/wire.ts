@@ -89,9 +89,33 @@ const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, d
 
 type WithFromDescriptor = { fromDescriptor(descriptor: Uint8Array): protobuf.Root };
 
+/**
+ * protobufjs rebuilds a `map<K, V>` field from a descriptor as a repeated
+ * entry message (the descriptor's own encoding of maps, option map_entry),
+ * so evidence would decode as [{key, value}]. Turn those back into maps.
+ */
+function restoreMaps(ns: protobuf.NamespaceBase): void {
+  for (const child of ns.nestedArray) {
+    if (child instanceof protobuf.Type) {
+      for (const f of [...child.fieldsArray]) {
+        const entry = f.resolve().resolvedType;
+        if (!f.repeated || !(entry instanceof protobuf.Type) || !entry.options?.map_entry) continue;
+        const key = entry.fields.key;
+        const value = entry.fields.value;
+        if (!key || !value) continue;
+        child.remove(f);
+        child.add(new protobuf.MapField(f.name, f.id, key.type, value.resolvedType?.fullName ?? value.type));
+      }
+    }
+    if (child instanceof protobuf.Namespace || child instanceof protobuf.Type) restoreMaps(child);
+  }
+}
+
 /** Decoders built from the schema a Hello carries. */
 export function codecFromHello(frame: Uint8Array): FeedCodec {
   const root = (protobuf.Root as unknown as WithFromDescriptor).fromDescriptor(helloDescriptor(frame));
+  restoreMaps(root);
+  root.resolveAll();
   const feed = root.lookupType("mltrace.v1.FeedMessage");
   const client = root.lookupType("mltrace.v1.ClientMessage");
   return {

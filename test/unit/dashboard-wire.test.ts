@@ -44,6 +44,9 @@ describe("dashboard wire bootstrap", () => {
       expect(snap.snapshot.history[0]!.oncpu).toEqual([0.5, 0.7]);
       expect(snap.snapshot.interval).toBeNull();
     }
+    const diag = codec.decode(encode({ diagnosis: { raised: true, seq: 3, diagnosis: { id: "input-bound", evidence: { trainer_wait_share: 0.62, workers: 4 } } } }));
+    // maps come back as maps (a descriptor spells them as repeated entries)
+    expect(diag.body === "diagnosis" && diag.diagnosis.diagnosis?.evidence).toEqual({ trainer_wait_share: 0.62, workers: 4 });
     const exit = codec.decode(encode({ exit: { target: { pid: 42, exit_code: 0 } } }));
     expect(exit.body === "exit" && exit.exit.target?.exit_code).toBe(0);
   });
