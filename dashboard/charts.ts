@@ -54,7 +54,7 @@ export class HistoryChart {
     const fmt = this.format;
     const axes: uPlot.Axis[] = [
       { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, values: (_u, vals) => vals.map((v) => `${v} s`) },
-      { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: 44, values: (_u, vals) => vals.map(fmt) },
+      { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: 52, values: (_u, vals) => vals.map(fmt) },
     ];
     const opts: uPlot.Options = {
       width: this.width(),

@@ -14,7 +14,7 @@ export function diagnosesList(diagnoses: Diagnosis[], changes: ChangeEntry[]): H
       h("div", null, h("span", { class: `sev sev-${d.severity}` }, d.severity), " ", h("code", null, d.id), " ", h("span", { class: "summary" }, d.summary)),
       h("div", { class: "evidence" }, Object.entries(d.evidence).map(([k, v]) => h("span", { class: "ev" }, h("span", { class: "muted" }, `${k} `), evidenceValue(v)))),
       d.preempted_by.length > 0
-        ? h("div", { class: "evidence" }, h("span", { class: "muted" }, "preempted by "), d.preempted_by.slice(0, 5).map((n) => `${n.comm} (${n.pid}) ×${n.count}`).join(", "))
+        ? h("div", { class: "preempted" }, h("span", { class: "muted" }, "preempted by "), d.preempted_by.slice(0, 5).map((n) => `${n.comm} (${n.pid}) ×${n.count}`).join(", "))
         : null,
       h("div", { class: "suggestion" }, h("span", { class: "muted" }, "try "), d.suggestion),
     ),

@@ -13,7 +13,7 @@ export function histogramBlock(x: Histogram): HTMLElement {
     "div",
     { class: "hist" },
     head,
-    p ? h("div", { class: "pcts" }, `p50 ${micros(p.p50)} · p90 ${micros(p.p90)} · p99 ${micros(p.p99)}`) : null,
+    p && bars.length > 0 ? h("div", { class: "pcts" }, `p50 ${micros(p.p50)} · p90 ${micros(p.p90)} · p99 ${micros(p.p99)}`) : null,
     bars.length === 0
       ? h("div", { class: "muted" }, "none this interval")
       : h(
