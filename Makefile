@@ -9,7 +9,7 @@ PROBES := $(patsubst probes/%.bpf.c,build/bpf/%.bpf.o,$(wildcard probes/*.bpf.c)
 ADDON := build/Release/mltrace_native.node
 WORKLOADS := $(patsubst workloads/%.c,build/workloads/%,$(wildcard workloads/*.c))
 TS_SOURCES := $(shell find src -name '*.ts' -o -name '*.tsx')
-DASHBOARD_SOURCES := $(wildcard dashboard/*.ts dashboard/*.html dashboard/*.css) src/views/format.ts
+DASHBOARD_SOURCES := $(wildcard dashboard/*.ts dashboard/*.html dashboard/*.css) src/views/format.ts $(wildcard src/model/*.ts)
 
 all: $(PROBES) $(ADDON) $(WORKLOADS) dist/.built build/dashboard/.built
 

@@ -6,6 +6,7 @@ import type { Report, RoleHistory } from "../../dashboard/types.js";
 
 const trainer = (oncpu: number[], runq: number[], offcpu: number[]): RoleHistory[] => [{ role: "trainer", oncpu, runq, offcpu }];
 
+/** A report with just what the derivations read (the rest of the model's fields do not matter here). */
 function report(over: Partial<Report> = {}): Report {
   const p = { p50: 0, p90: 0, p99: 0 };
   return {
@@ -24,7 +25,7 @@ function report(over: Partial<Report> = {}): Report {
     diagnoses: [],
     roles: [],
     ...over,
-  };
+  } as unknown as Report;
 }
 
 describe("trainer waiting share", () => {
@@ -111,6 +112,6 @@ describe("histogram bars", () => {
     expect(hs[3]!.buckets).toBeNull();
     expect(hs[3]!.notMeasured).toMatch(/io family/);
     expect(unmeasured(r)).toEqual({ faults: null, io: "io family not loaded", numa: "single NUMA node" });
-    expect(unmeasured(report({ numa: { nodes: 2, available: true, local_allocs: 5 } })).numa).toBeNull();
+    expect(unmeasured(report({ numa: { nodes: 2, available: true, local_allocs: 5, memory_per_node: [] } })).numa).toBeNull();
   });
 });
