@@ -69,7 +69,8 @@ function onHello(a: AgentState, h: Hello): void {
   a.droppedEarlier += a.droppedNow;
   a.droppedNow = h.status?.frames_dropped ?? 0;
   a.clients = h.status?.clients ?? 0;
-  if (h.target && (h.target.exit_code !== undefined || h.target.exit_signal !== undefined)) a.exited = h.target;
+  // a restarted agent on the same address may trace a new, running target
+  a.exited = h.target && (h.target.exit_code !== undefined || h.target.exit_signal !== undefined) ? h.target : null;
 }
 
 function onSnapshot(a: AgentState, s: Snapshot): void {

@@ -140,7 +140,8 @@ export class AgentCard {
       stat("tasks", "procs · threads", r ? `${r.target.processes} · ${r.target.threads}` : "–"),
       stat("self-cpu", "mltrace", s ? `${(100 * s.self_cpu).toFixed(1)}% CPU` : "–", "the agent's own CPU, % of one core"),
       stat("lost", "events lost", s ? count(s.lost_events) : "–", undefined, s && s.lost_events > 0 ? "tone-bad" : undefined),
-      stat("dropped", "frames dropped", count(dropped.total), `seq gaps ${dropped.seqGaps}; agent reports ${dropped.agent} held back`, dropped.total > 0 ? "tone-bad" : undefined),
+      stat("dropped", "frames dropped", [count(dropped.total), dropped.total > 0 ? h("span", { class: "unit" }, `gaps ${dropped.seqGaps} · agent ${dropped.agent}`) : null],
+        `snapshots missed: seq gaps ${dropped.seqGaps}; the agent reports ${dropped.agent} held back from this page`, dropped.total > 0 ? "tone-bad" : undefined),
       stat("seq", "frame", s ? `#${s.seq}` : "–", a.rttMs === null ? "snapshot seq" : `snapshot seq; ping round trip ${a.rttMs} ms`),
     );
   }

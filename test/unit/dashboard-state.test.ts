@@ -50,6 +50,14 @@ describe("agent state", () => {
     expect(statusOf(a, 0).label).toBe("auth refused");
   });
 
+  it("forgets an exit when the agent at that address says hello with a running target", () => {
+    const a = newAgent("k", "ws://x/feed");
+    applyMessage(a, { body: "exit", exit: { target: { pid: 1, comm: "t", command: "t", exit_code: 0 }, final: null } }, 0);
+    expect(a.exited?.exit_code).toBe(0);
+    applyMessage(a, hello(), 0);
+    expect(a.exited).toBeNull();
+  });
+
   it("keeps a bounded log of diagnosis changes", () => {
     const a = newAgent("k", "ws://x/feed");
     for (let i = 0; i < MAX_CHANGES + 5; i++) {
