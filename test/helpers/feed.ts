@@ -1,6 +1,7 @@
 // A feed server in the test process (port 0, snapshots published by hand
 // from the model helpers) and clients for it: decoding ones, raw sockets.
 import { connect, type Socket } from "node:net";
+import protobuf from "protobufjs";
 import { WebSocket } from "ws";
 import { decodeFeed, SUBPROTOCOL, type FeedBody } from "../../src/feed/frames.js";
 import { SnapshotChannel } from "../../src/model/channel.js";
@@ -108,3 +109,26 @@ export function stuckClient(address: string, token: string): Promise<Socket> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Field `field` (length-delimited) of a protobuf message, read by hand as a client without the schema must. */
+export function lengthDelimited(bytes: Uint8Array, field: number): Uint8Array {
+  const reader = protobuf.Reader.create(bytes);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === field && (tag & 7) === 2) return reader.bytes();
+    reader.skipType(tag & 7);
+  }
+  throw new Error(`no field ${field}`);
+}
+
+/**
+ * What a client with no copy of the .proto does (the feed contract): take the
+ * descriptor out of the Hello (FeedMessage field 1, Hello field 6) and decode
+ * every frame by reflection with it.
+ */
+export function reflectionDecoder(helloBytes: Uint8Array): (bytes: Uint8Array) => Record<string, any> {
+  const descriptor = lengthDelimited(lengthDelimited(helloBytes, 1), 6);
+  const root = (protobuf.Root as unknown as { fromDescriptor(b: Uint8Array): protobuf.Root }).fromDescriptor(descriptor);
+  const Feed = root.lookupType("mltrace.v1.FeedMessage");
+  return (bytes) => Feed.toObject(Feed.decode(bytes), { longs: Number, enums: String, defaults: true, arrays: true });
+}

@@ -1,7 +1,6 @@
 // The feed's frames: a snapshot survives the wire as the TUI needs it, a
 // client with no .proto decodes everything from the Hello's descriptor, and
 // diagnoses are reported when they start and stop.
-import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import {
   decodeClientMessage,
@@ -12,21 +11,11 @@ import {
   snapshotFrame,
 } from "../../src/feed/frames.js";
 import type { Diagnosis } from "../../src/model/diagnoses.js";
+import { reflectionDecoder } from "../helpers/feed.js";
 import { exitedSnapshot, runningSnapshot, emptySnapshot } from "../helpers/snapshots.js";
 
 const host = { hostname: "h", kernel: "6.18", cpus: 2, numa_nodes: 1, hardware_pmu: false, attach_modes: { sched: "tp_btf" } };
 const status = { frames_sent: 0, frames_dropped: 0, clients: 1 };
-
-/** Field `field` (length-delimited) of a protobuf message, read by hand as a client without the schema must. */
-function lengthDelimited(bytes: Uint8Array, field: number): Uint8Array {
-  const reader = protobuf.Reader.create(bytes);
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    if (tag >>> 3 === field && (tag & 7) === 2) return reader.bytes();
-    reader.skipType(tag & 7);
-  }
-  throw new Error(`no field ${field}`);
-}
 
 describe("feed frames", () => {
   it("a running snapshot round-trips with what the TUI reads, and absent reports are null", () => {
@@ -61,17 +50,14 @@ describe("feed frames", () => {
 
   it("a client with no .proto decodes every message by reflection from the Hello's descriptor", () => {
     const hello = helloFrame({ host, agent: "h", target: runningSnapshot().target, interval_s: 1, status });
-    const descriptor = lengthDelimited(lengthDelimited(hello, 1), 6);
-    const root = (protobuf.Root as unknown as { fromDescriptor(b: Uint8Array): protobuf.Root }).fromDescriptor(descriptor);
-    const Feed = root.lookupType("mltrace.v1.FeedMessage");
-    const h = Feed.toObject(Feed.decode(hello), { longs: Number }) as { hello: { schema_version: number; capabilities: string[]; host: { hostname: string } } };
+    const decode = reflectionDecoder(hello);
+    const h = decode(hello);
     expect(h.hello.schema_version).toBe(1);
     expect(h.hello.capabilities).toContain("snapshot");
     expect(h.hello.host.hostname).toBe("h");
-    const frame = snapshotFrame({ ...runningSnapshot(3), seq: 3, created_unix_ms: 1 });
-    const s = Feed.toObject(Feed.decode(frame), { longs: Number }) as { snapshot: { seq: number; interval: { roles: { role: string }[] } } };
+    const s = decode(snapshotFrame({ ...runningSnapshot(3), seq: 3, created_unix_ms: 1 }));
     expect(s.snapshot.seq).toBe(3);
-    expect(s.snapshot.interval.roles.map((r) => r.role)).toEqual(["trainer", "dataloader", "intra-op"]);
+    expect(s.snapshot.interval.roles.map((r: { role: string }) => r.role)).toEqual(["trainer", "dataloader", "intra-op"]);
   });
 
   it("reports a diagnosis when it appears and when it goes, once each", () => {
