@@ -84,6 +84,7 @@ export class FeedHub {
     this.latest = snap;
     this.metrics.observe(snap);
     this.seq++;
+    this.metrics.snapshots.inc();
     for (const change of diagnosisChanges(shownDiagnoses(before), shownDiagnoses(snap))) {
       this.broadcast(diagnosisFrame(change.raised, change.diagnosis, this.seq));
     }

@@ -25,6 +25,8 @@ export class FeedMetrics {
     lost: this.counter("mltrace_lost_events_total", "Events and tasks mltrace could not record (totals are lower bounds when non-zero).", []),
   };
   private readonly diagnoses = new Gauge({ name: "mltrace_diagnosis_active", help: "1 while a diagnosis fires, by id; 0 once it stopped.", labelNames: ["id"], registers: [this.registry] });
+  /** the seq of the latest snapshot, so a scrape can be matched with feed frames */
+  readonly snapshots = new Counter({ name: "mltrace_snapshots_total", help: "Snapshots published; the latest one's feed seq.", registers: [this.registry] });
   readonly framesSent = new Counter({ name: "mltrace_feed_frames_sent_total", help: "Feed frames sent, over all clients.", registers: [this.registry] });
   readonly framesDropped = new Counter({ name: "mltrace_feed_frames_dropped_total", help: "Feed frames not sent to a client that read too slowly.", registers: [this.registry] });
 
