@@ -133,7 +133,11 @@ describeEbpf("dashboard in a browser", () => {
     // the page itself comes from node A (its cookie is set); node B gets a wrong token
     await page.goto(`http://127.0.0.1:${a!.port}/#agents=${other}|wrong-token-0123456789abcdef`);
     const badge = card(page, other).locator('[data-k="status"]');
-    await expect.poll(() => badge.innerText(), { timeout: 15_000 }).toMatch(/auth refused/);
+    // A browser never sees the HTTP status of a refused upgrade (a 403 and a
+    // closed port both read as 1006 before open): the agent has to accept the
+    // upgrade and close it with 4401/4403, sending nothing, for the page to know.
+    const why = "the agent must close a bad-token feed with 4401/4403 after the upgrade (an HTTP 403 is invisible to the page)";
+    await expect.poll(() => badge.innerText(), { timeout: 15_000, message: why }).toMatch(/auth refused/);
     expect(await card(page, other).locator(".stat").count()).toBe(0);
     expect(await card(page, other).locator("table").count()).toBe(0);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard-auth-refused.png") });
