@@ -66,7 +66,11 @@ export class AgentCard {
     this.threadsToggle = h("input", { attrs: { type: "checkbox" }, on: { change: () => { this.withThreads = this.threadsToggle.checked; this.dirty = true; this.requestDraw(); } } });
     this.tasks.root.querySelector("h3")!.append(h("label", { class: "toggle" }, this.threadsToggle, " threads"));
     this.roles.root.append(this.charts);
-    this.root = h("article", { class: "agent" }, this.head, this.stats, this.notice, this.roles.root, this.diagnoses.root, this.hists.root, this.families.root, this.tasks.root);
+    // two columns when the card is wide (one agent on a wide screen), else one
+    const body = h("div", { class: "agent-body" },
+      h("div", { class: "col" }, this.roles.root, this.diagnoses.root),
+      h("div", { class: "col" }, this.hists.root, this.families.root, this.tasks.root));
+    this.root = h("article", { class: "agent" }, this.head, this.stats, this.notice, body);
   }
 
   /** Set when a view-local control changed; the page then redraws this card. */

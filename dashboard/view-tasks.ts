@@ -50,7 +50,7 @@ export function tasksTable(report: Report, withThreads: boolean): HTMLElement {
     { class: "grid tasks" },
     h("thead", null, h("tr", null,
       th("pid"), th("role", undefined, false), th("comm", undefined, false),
-      th("CPU", "on a CPU, % of wall time"), th("runq", "runnable, waiting for a CPU, % of wall time"), th("off-CPU", "sleeping or blocked, % of wall time"),
+      th("CPU", "on a CPU, % of wall time (100% = one core; a process sums its threads)"), th("runq", "runnable, waiting for a CPU, % of wall time"), th("off-CPU", "sleeping or blocked, % of wall time"),
       th("vcsw", "voluntary context switches per second"), th("ivcsw", "involuntary context switches (preemptions) per second"),
       th("majflt", "major page faults this interval"), th("I/O", "block bytes read + written this interval"), th("", undefined, false))),
     h("tbody", null, hidden > 0 ? [...rows.slice(0, MAX_TASK_ROWS), h("tr", null, h("td", { attrs: { colspan: "11" }, class: "muted" }, `… ${hidden} more rows`))] : rows),
