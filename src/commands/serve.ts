@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { generateToken } from "../serve/auth.js";
+import { DEFAULT_LIMITS } from "../serve/client-queue.js";
 import { bracketed, DEFAULT_LISTEN, isLoopback } from "../serve/origin.js";
 import { startFeedServer, type FeedServer, type ServerConfig } from "../serve/server.js";
 import { startEngine } from "./engine.js";
@@ -16,6 +17,8 @@ export interface ServeFlags {
   allowRemote?: boolean;
   allowOrigin?: string[];
   allowHost?: string[];
+  /** MiB that may wait for one client before its frames are dropped */
+  clientBuffer?: number;
 }
 
 export interface ServeOptions extends ServeFlags {
@@ -66,7 +69,8 @@ export function serveConfig(flags: ServeFlags, listenDefault = DEFAULT_LISTEN): 
   }
   const given = givenToken(flags);
   const token = given ?? generateToken();
-  return { host, port, token, generated: given === undefined, allowOrigins: (flags.allowOrigin ?? []).map(checkOrigin), allowHosts: flags.allowHost ?? [] };
+  const limits = { ...DEFAULT_LIMITS, ...(flags.clientBuffer !== undefined ? { maxBufferedBytes: Math.round(flags.clientBuffer * 2 ** 20) } : {}) };
+  return { host, port, token, generated: given === undefined, allowOrigins: (flags.allowOrigin ?? []).map(checkOrigin), allowHosts: flags.allowHost ?? [], limits };
 }
 
 /** The line that tells the user where to look (with the token only when we made it up). */
