@@ -16,13 +16,15 @@ function positiveInteger(name: string) {
   };
 }
 
-function positiveSeconds(name: string) {
+function positiveNumber(name: string, unit: string) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number of seconds.`);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number of ${unit}.`);
     return n;
   };
 }
+
+const positiveSeconds = (name: string) => positiveNumber(name, "seconds");
 
 /** For flags given more than once: each value is kept. */
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -34,7 +36,8 @@ function serverFlags(cmd: Command): Command {
     .option("--token-file <file>", "read the token from FILE (keeps it out of ps and shell history)")
     .option("--allow-remote", "allow a --listen address other than loopback (the token is still required)")
     .option("--allow-origin <url>", "let pages from this origin open the feed (repeatable), e.g. a dashboard elsewhere", collect)
-    .option("--allow-host <host[:port]>", "also answer requests for this Host name (repeatable), e.g. behind a proxy", collect);
+    .option("--allow-host <host[:port]>", "also answer requests for this Host name (repeatable), e.g. behind a proxy", collect)
+    .option("--client-buffer <MiB>", "what may wait for one slow client before its frames are dropped (default 2)", positiveNumber("client buffer", "MiB"));
 }
 
 const program = new Command()

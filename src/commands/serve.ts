@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { generateToken } from "../serve/auth.js";
+import { DEFAULT_LIMITS } from "../serve/client-queue.js";
 import { bracketed, DEFAULT_LISTEN, isLoopback } from "../serve/origin.js";
 import { startFeedServer, type FeedServer, type ServerConfig } from "../serve/server.js";
 import { startEngine } from "./engine.js";
@@ -16,6 +17,8 @@ export interface ServeFlags {
   allowRemote?: boolean;
   allowOrigin?: string[];
   allowHost?: string[];
+  /** MiB that may wait for one client before its frames are dropped */
+  clientBuffer?: number;
 }
 
 export interface ServeOptions extends ServeFlags {
@@ -27,23 +30,23 @@ export interface ServeOptions extends ServeFlags {
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
   const port = Number(m?.[3]);
-  if (!m || port > 65535) throw new UserError(`--listen wants HOST:PORT (e.g. 127.0.0.1:7070, [::1]:7070, 0.0.0.0:0), not "${value}"`);
+  if (!m || port > 65535) throw new UserError(`--listen wants HOST:PORT (e.g. 127.0.0.1:7070, [::1]:7070, 0.0.0.0:0), not "${value}"`, 1);
   return { host: m[1] ?? m[2]!, port };
 }
 
 /** --token or the contents of --token-file, checked; undefined when neither is given. */
 export function givenToken(flags: { token?: string; tokenFile?: string }): string | undefined {
-  if (flags.token !== undefined && flags.tokenFile !== undefined) throw new UserError("give either --token or --token-file, not both");
+  if (flags.token !== undefined && flags.tokenFile !== undefined) throw new UserError("give either --token or --token-file, not both", 1);
   let token = flags.token;
   if (flags.tokenFile !== undefined) {
     try {
       token = readFileSync(flags.tokenFile, "utf8").trim();
     } catch (err) {
-      throw new UserError(`cannot read --token-file ${flags.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new UserError(`cannot read --token-file ${flags.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 1);
     }
   }
   // The token travels in a cookie, a header and a subprotocol name: keep to characters all three allow.
-  if (token !== undefined && !/^[A-Za-z0-9._~-]{16,}$/.test(token)) throw new UserError("the token must be at least 16 characters of A-Z a-z 0-9 . _ ~ -");
+  if (token !== undefined && !/^[A-Za-z0-9._~-]{16,}$/.test(token)) throw new UserError("the token must be at least 16 characters of A-Z a-z 0-9 . _ ~ -", 1);
   return token;
 }
 
@@ -52,9 +55,9 @@ function checkOrigin(origin: string): string {
   try {
     url = new URL(origin);
   } catch {
-    throw new UserError(`--allow-origin wants an origin like http://host:8080, not "${origin}"`);
+    throw new UserError(`--allow-origin wants an origin like http://host:8080, not "${origin}"`, 1);
   }
-  if (!/^https?:$/.test(url.protocol) || url.origin === "null") throw new UserError(`--allow-origin wants an http(s) origin, not "${origin}"`);
+  if (!/^https?:$/.test(url.protocol) || url.origin === "null") throw new UserError(`--allow-origin wants an http(s) origin, not "${origin}"`, 1);
   return url.origin;
 }
 
@@ -62,11 +65,12 @@ function checkOrigin(origin: string): string {
 export function serveConfig(flags: ServeFlags, listenDefault = DEFAULT_LISTEN): ServerConfig & { generated: boolean } {
   const { host, port } = parseListen(flags.listen ?? listenDefault);
   if (!isLoopback(host) && !flags.allowRemote) {
-    throw new UserError(`listening on ${bracketed(host)} exposes the feed beyond this machine: add --allow-remote (the token is still required)`);
+    throw new UserError(`listening on ${bracketed(host)} exposes the feed beyond this machine: add --allow-remote (the token is still required)`, 1);
   }
   const given = givenToken(flags);
   const token = given ?? generateToken();
-  return { host, port, token, generated: given === undefined, allowOrigins: (flags.allowOrigin ?? []).map(checkOrigin), allowHosts: flags.allowHost ?? [] };
+  const limits = { ...DEFAULT_LIMITS, ...(flags.clientBuffer !== undefined ? { maxBufferedBytes: Math.round(flags.clientBuffer * 2 ** 20) } : {}) };
+  return { host, port, token, generated: given === undefined, allowOrigins: (flags.allowOrigin ?? []).map(checkOrigin), allowHosts: flags.allowHost ?? [], limits };
 }
 
 /** The line that tells the user where to look (with the token only when we made it up). */

@@ -40,11 +40,11 @@ interface Feed {
 
 async function remoteFeed(options: TopOptions, argv: string[]): Promise<Feed> {
   if (options.pid !== undefined || argv.length > 0 || options.serve !== undefined) {
-    throw new UserError("--connect shows a remote agent: give no --pid, command or --serve with it");
+    throw new UserError("--connect shows a remote agent: give no --pid, command or --serve with it", 1);
   }
   const url = feedUrl(options.connect!);
   const token = givenToken(options);
-  if (token === undefined) throw new UserError("--connect needs the agent's token: --token T or --token-file F");
+  if (token === undefined) throw new UserError("--connect needs the agent's token: --token T or --token-file F", 1);
   const client = new FeedClient(url, token);
   await client.connect();
   return { source: client, stop: () => client.close(), warnings: [] };

@@ -19,9 +19,9 @@ export function feedUrl(value: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new UserError(`--connect wants a URL like ws://127.0.0.1:7070, not "${value}"`);
+    throw new UserError(`--connect wants a URL like ws://127.0.0.1:7070, not "${value}"`, 1);
   }
-  if (url.protocol !== "ws:" && url.protocol !== "wss:") throw new UserError(`--connect wants a ws:// or wss:// URL, not "${value}"`);
+  if (url.protocol !== "ws:" && url.protocol !== "wss:") throw new UserError(`--connect wants a ws:// or wss:// URL, not "${value}"`, 1);
   if (url.pathname === "/") url.pathname = "/feed";
   return url;
 }

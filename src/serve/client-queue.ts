@@ -9,7 +9,7 @@ import { WebSocket } from "ws";
 export interface QueueLimits {
   /** bytes that may wait for this client beyond what the kernel's socket buffer holds */
   maxBufferedBytes: number;
-  /** a client that has had every frame dropped for this long is disconnected */
+  /** a client that drops frames and has not caught up for this long is disconnected */
   stuckMs: number;
 }
 
@@ -18,8 +18,8 @@ export const DEFAULT_LIMITS: QueueLimits = { maxBufferedBytes: 2 << 20, stuckMs:
 export class ClientQueue {
   sent = 0;
   dropped = 0;
-  /** when the current run of drops began; 0 while frames go through */
-  private droppingSince = 0;
+  /** when this client last had nothing waiting */
+  private caughtUpAt = Date.now();
 
   constructor(
     readonly ws: WebSocket,
@@ -34,17 +34,16 @@ export class ClientQueue {
   /** Sends `frame` unless the client is too far behind; `always` is for the Hello, which opens an empty buffer. */
   offer(frame: Buffer, always = false): boolean {
     if (!this.open) return false;
-    // A frame bigger than the bound itself still goes to a client that is keeping up.
     const behind = this.ws.bufferedAmount;
+    const now = Date.now();
+    if (behind === 0) this.caughtUpAt = now;
+    // A frame bigger than the bound itself still goes to a client that is keeping up.
     if (!always && behind > 0 && behind + frame.length > this.limits.maxBufferedBytes) {
       this.dropped++;
       this.onDrop();
-      const now = Date.now();
-      if (this.droppingSince === 0) this.droppingSince = now;
-      else if (now - this.droppingSince >= this.limits.stuckMs) this.ws.terminate();
+      if (now - this.caughtUpAt >= this.limits.stuckMs) this.ws.terminate();
       return false;
     }
-    this.droppingSince = 0;
     this.sent++;
     this.ws.send(frame, { binary: true });
     return true;
