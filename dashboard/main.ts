@@ -67,6 +67,7 @@ function draw(): void {
   show(banner, stragglerLine(straggler, names, waits.filter((w) => w.wait).length));
   const live = [...watched.values()].filter((w) => w.state.connection.kind === "live").length;
   show(summary, `${watched.size} agent${watched.size === 1 ? "" : "s"} · ${live} live`);
+  document.title = `mltrace · ${live}/${watched.size} live${stragglerKey ? ` · straggler ${names.get(stragglerKey)}` : ""}`;
   for (const w of watched.values()) {
     if (dirty.has(w.state.key) || w.card.dirty) w.card.render(w.state, now, straggler, names);
   }

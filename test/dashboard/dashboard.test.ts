@@ -42,6 +42,12 @@ async function stop(agent: Agent | undefined): Promise<void> {
   clearTimeout(killer);
 }
 
+/** Opens agent A's dashboard with its token (the fragment survives the redirect that drops the token). */
+async function openOn(page: Page, agent: Agent, hash = ""): Promise<void> {
+  await page.goto(`http://127.0.0.1:${agent.port}/?token=${TOKEN_A}${hash}`);
+  expect(page.url()).toBe(`http://127.0.0.1:${agent.port}/${hash}`);
+}
+
 /** The card of the agent at `url` (its sub line names the URL). */
 const card = (page: Page, url: string) => page.locator("article.agent", { hasText: url });
 const stat = (page: Page, url: string, key: string) => card(page, url).locator(`[data-k="${key}"] .value`).innerText();
@@ -81,9 +87,8 @@ describeEbpf("dashboard in a browser", () => {
     page.on("pageerror", (e) => errors.push(e.message));
     const sockets: string[] = [];
     page.on("websocket", (ws) => sockets.push(ws.url()));
-    await page.goto(`http://127.0.0.1:${a!.port}/?token=${TOKEN_A}`);
-    // the agent set the cookie and sent the browser on without the token in its address bar
-    expect(page.url()).toBe(`http://127.0.0.1:${a!.port}/`);
+    // the agent sets the cookie and sends the browser on without the token in its address bar
+    await openOn(page, a!);
     const own = `ws://127.0.0.1:${a!.port}/feed`;
     await card(page, own).locator('[data-k="status"]', { hasText: "live" }).waitFor({ timeout: 15_000 });
     await card(page, own).locator('tr[data-role="dataloader"]').first().waitFor({ timeout: 15_000 });
@@ -129,11 +134,29 @@ describeEbpf("dashboard in a browser", () => {
     await page.close();
   });
 
+  it("says when an agent's target exited, with its code, and keeps the session's summary", async () => {
+    // about 5 s of work: long enough for the page to connect first
+    const c = await serve(["--token", TOKEN_B, "--allow-origin", `http://127.0.0.1:${a!.port}`], ["--workers", "1", "--threads", "1", "--batches", "150", "--step-us", "20000"]);
+    try {
+      const page = await context!.newPage();
+      const url = `ws://localhost:${c.port}/feed`;
+      await openOn(page, a!, `#agents=${url}|${TOKEN_B}`);
+      const badge = card(page, url).locator('[data-k="status"]');
+      await expect.poll(() => badge.innerText(), { timeout: 30_000 }).toMatch(/^target exited \(code 0\)/);
+      expect(await card(page, url).locator(".notice").innerText()).toMatch(/whole session/);
+      expect(await card(page, url).locator('table.roles tr[data-role="trainer"]').count()).toBe(1);
+      expect(await c.run.exited).toBe(0);
+      await page.close();
+    } finally {
+      await stop(c);
+    }
+  });
+
   it("shows a wrong token as auth refused, with no data", async () => {
     const page = await context!.newPage();
     const other = `ws://localhost:${b!.port}/feed`;
-    // the page itself comes from node A (its cookie is set); node B gets a wrong token
-    await page.goto(`http://127.0.0.1:${a!.port}/#agents=${other}|wrong-token-0123456789abcdef`);
+    // the page itself comes from node A; node B gets a wrong token
+    await openOn(page, a!, `#agents=${other}|wrong-token-0123456789abcdef`);
     const badge = card(page, other).locator('[data-k="status"]');
     // A browser never sees the HTTP status of a refused upgrade (a 403 and a
     // closed port both read as 1006 before open): the agent has to accept the
