@@ -116,7 +116,8 @@ function saveFragment(): void {
 
 function syncFragment(): void {
   const wanted = parseAgents(location.hash);
-  for (const [url, w] of watched) if (w.token !== null && !wanted.some((a) => a.url === url)) unwatch(url, false);
+  // gone from the fragment, or listed with another token (a corrected one): drop, then (re)connect
+  for (const [url, w] of watched) if (w.token !== null && !wanted.some((a) => a.url === url && a.token === w.token)) unwatch(url, false);
   for (const a of wanted) watch(a.url, a.token, true);
 }
 
