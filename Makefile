@@ -9,8 +9,9 @@ PROBES := $(patsubst probes/%.bpf.c,build/bpf/%.bpf.o,$(wildcard probes/*.bpf.c)
 ADDON := build/Release/mltrace_native.node
 WORKLOADS := $(patsubst workloads/%.c,build/workloads/%,$(wildcard workloads/*.c))
 TS_SOURCES := $(shell find src -name '*.ts' -o -name '*.tsx')
+DASHBOARD_SOURCES := $(wildcard dashboard/*.ts dashboard/*.html dashboard/*.css) src/views/format.ts $(wildcard src/model/*.ts)
 
-all: $(PROBES) $(ADDON) $(WORKLOADS) dist/.built
+all: $(PROBES) $(ADDON) $(WORKLOADS) dist/.built build/dashboard/.built
 
 # Types of the kernel we build on; CO-RE relocates them on whatever kernel
 # loads the object, so this is a build input, not a run-time dependency.
@@ -41,7 +42,21 @@ dist/.built: $(TS_SOURCES) tsconfig.json package.json
 	chmod +x dist/cli.js
 	touch $@
 
+# The dashboard `mltrace serve` serves: type-checked against the DOM, then
+# bundled with uPlot and protobufjs into build/dashboard/ (no CDN: it works
+# offline).
+build/dashboard/.built: $(DASHBOARD_SOURCES) dashboard/tsconfig.json package.json
+	@mkdir -p $(@D)
+	node node_modules/typescript/bin/tsc -p dashboard
+	node_modules/.bin/esbuild dashboard/main.ts --bundle --format=esm --target=es2022 --minify --sourcemap \
+	  --log-level=warning --outfile=$(@D)/app.js
+	cat node_modules/uplot/dist/uPlot.min.css dashboard/style.css > $(@D)/app.css
+	cp dashboard/index.html $(@D)/index.html
+	touch $@
+
+dashboard: build/dashboard/.built
+
 clean:
 	rm -rf build dist
 
-.PHONY: all clean
+.PHONY: all clean dashboard

@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 # Build: clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config.
 # Tests and bench: bpftool (no program left attached), linux-perf and bpftrace
 # (bench), python3-torch (a real DataLoader), tmux (terminal tests),
-# qemu-system-x86 busybox-static cpio (the two-node guest of test/vm/).
+# qemu-system-x86 busybox-static cpio (the two-node guest of test/vm/), chromium
+# (the dashboard's browser test drives it through playwright-core).
 PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config linux-perf bpftrace python3-torch tmux
-  qemu-system-x86 busybox-static cpio)
+  qemu-system-x86 busybox-static cpio chromium)
 
 missing=()
 while read -r name status; do

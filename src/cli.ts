@@ -7,6 +7,7 @@ import { runStat } from "./commands/stat.js";
 import { loadTop } from "./commands/tui-loader.js";
 import { diagnose, doctorText } from "./commands/doctor.js";
 import { runDemo } from "./commands/demo.js";
+import { DEFAULT_LISTEN } from "./serve/origin.js";
 
 function positiveInteger(name: string) {
   return (value: string) => {
@@ -15,12 +16,28 @@ function positiveInteger(name: string) {
   };
 }
 
-function positiveSeconds(name: string) {
+function positiveNumber(name: string, unit: string) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number of seconds.`);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number of ${unit}.`);
     return n;
   };
+}
+
+const positiveSeconds = (name: string) => positiveNumber(name, "seconds");
+
+/** For flags given more than once: each value is kept. */
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The flags `serve` and `top --serve` share: who may reach the server and with what. */
+function serverFlags(cmd: Command): Command {
+  return cmd
+    .option("--token <token>", "the token clients must present (default: 32 random bytes, printed at start)")
+    .option("--token-file <file>", "read the token from FILE (keeps it out of ps and shell history)")
+    .option("--allow-remote", "allow a --listen address other than loopback (the token is still required)")
+    .option("--allow-origin <url>", "let pages from this origin open the feed (repeatable), e.g. a dashboard elsewhere", collect)
+    .option("--allow-host <host[:port]>", "also answer requests for this Host name (repeatable), e.g. behind a proxy", collect)
+    .option("--client-buffer <MiB>", "what may wait for one slow client before its frames are dropped (default 2)", positiveNumber("client buffer", "MiB"));
 }
 
 const program = new Command()
@@ -53,12 +70,16 @@ Examples:
     process.exitCode = await runStat(argv, opts);
   });
 
-program
-  .command("top")
-  .description("live view of a process tree: where each role's time goes, its tasks, latencies and diagnoses")
-  .option("-p, --pid <pid>", "trace this process, its threads and every descendant (also those forked later)", positiveInteger("PID"))
-  .option("-i, --interval <seconds>", "refresh every this many seconds (default 1)", positiveSeconds("interval"))
-  .argument("[command...]", "command to launch and trace (after --); q ends it too")
+serverFlags(
+  program
+    .command("top")
+    .description("live view of a process tree: where each role's time goes, its tasks, latencies and diagnoses")
+    .option("-p, --pid <pid>", "trace this process, its threads and every descendant (also those forked later)", positiveInteger("PID"))
+    .option("-i, --interval <seconds>", "refresh every this many seconds (default 1)", positiveSeconds("interval"))
+    .option("--serve [host:port]", `also serve the dashboard, feed and /metrics (as mltrace serve; default ${DEFAULT_LISTEN})`)
+    .option("--connect <url>", "show a remote agent (mltrace serve) instead of tracing here, e.g. ws://gpu-box:7070 with --token")
+    .argument("[command...]", "command to launch and trace (after --); q ends it too"),
+)
   .addHelpText(
     "after",
     `
@@ -67,11 +88,38 @@ Keys: q quit, tab or 1-4 switch views, s sort, p pause, ? help.
 Examples:
   mltrace top --pid 4242                   watch a running trainer and its DataLoader workers
   mltrace top --interval 2 -- python train.py
+  mltrace top --serve -- python train.py   the TUI here, the dashboard at http://127.0.0.1:7070
+  mltrace top --connect ws://127.0.0.1:7070 --token-file ~/.mltrace-token
 Needs a terminal; elsewhere use \`mltrace stat\`.`,
   )
   .action(async (argv: string[], opts) => {
     const runTop = await loadTop();
     process.exitCode = await runTop(argv, opts);
+  });
+
+serverFlags(
+  program
+    .command("serve")
+    .description("trace a process tree and serve it live: a web dashboard at /, a WebSocket feed at /feed, Prometheus /metrics")
+    .option("-p, --pid <pid>", "trace this process, its threads and every descendant (also those forked later)", positiveInteger("PID"))
+    .option("-i, --interval <seconds>", "a snapshot every this many seconds (default 1)", positiveSeconds("interval"))
+    .option("--listen <host:port>", `address to listen on (default ${DEFAULT_LISTEN}; port 0: any free port)`)
+    .argument("[command...]", "command to launch and trace (after --); serve exits with its status"),
+)
+  .addHelpText(
+    "after",
+    `
+Every request needs the token (printed at start unless --token/--token-file gives it).
+
+Examples:
+  mltrace serve -- python train.py             open the printed http://127.0.0.1:7070/?token=... URL
+  mltrace serve --pid 4242 --token-file tok    attach to a running trainer
+  mltrace serve --listen 0.0.0.0:7070 --allow-remote --token-file tok -- ./train.sh
+  curl -H "Authorization: Bearer $(cat tok)" http://127.0.0.1:7070/metrics`,
+  )
+  .action(async (argv: string[], opts) => {
+    const { runServe } = await import("./commands/serve.js");
+    process.exitCode = await runServe(argv, opts);
   });
 
 program

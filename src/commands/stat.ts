@@ -3,7 +3,7 @@
 import { appendFileSync, writeFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { hostInfo } from "../collector/host.js";
-import { TraceSession, type TargetSpec } from "../collector/session.js";
+import { TraceSession, type TargetEnd, type TargetSpec } from "../collector/session.js";
 import { buildReport, type Report, type ReportContext } from "../model/report.js";
 import type { Sample } from "../model/sample.js";
 import { reportToJson } from "../schema/schema.js";
@@ -97,9 +97,10 @@ export async function runStat(argv: string[], options: StatOptions): Promise<num
   }
   write(options.json ? `${JSON.stringify(reportToJson(report), null, 2)}\n` : statText(report));
 
-  if ("argv" in spec && typeof end === "object") {
-    // Exit as the command did, like time(1): its code, or 128 + its signal.
-    return end.exit_signal !== undefined ? 128 + end.exit_signal : (end.exit_code ?? 0);
-  }
-  return 0;
+  return "argv" in spec && typeof end === "object" ? exitStatus(end) : 0;
+}
+
+/** Exit as a launched command did, like time(1): its code, or 128 + its signal. */
+export function exitStatus(end: TargetEnd): number {
+  return end.exit_signal !== undefined ? 128 + end.exit_signal : (end.exit_code ?? 0);
 }

@@ -1,19 +1,25 @@
-// `mltrace top`: the live TUI. This file is the engine side: it samples the
-// session once per interval, turns samples into snapshots (src/model/live.ts)
-// and publishes them; the Ink views (src/views/tui/) only render snapshots.
+// `mltrace top`: the live TUI. The snapshots come from the engine (local
+// tracing, src/commands/engine.ts) or, with --connect, from a remote agent's
+// feed (src/feed/client.ts); with --serve the engine's snapshots also go to
+// a feed server (src/serve/). The Ink views (src/views/tui/) only render.
 import { render } from "ink";
 import { createElement } from "react";
-import { hostInfo } from "../collector/host.js";
-import { TraceSession } from "../collector/session.js";
 import { UserError } from "../errors.js";
-import { LiveModel } from "../model/live.js";
+import { FeedClient, feedUrl } from "../feed/client.js";
+import type { SnapshotSource } from "../model/channel.js";
+import { startFeedServer } from "../serve/server.js";
 import { Root } from "../views/tui/root.js";
-import { SnapshotChannel } from "../views/tui/source.js";
+import { startEngine } from "./engine.js";
+import { announce, givenToken, serveConfig, type ServeFlags } from "./serve.js";
 import { targetSpec } from "./stat.js";
 
-export interface TopOptions {
+export interface TopOptions extends ServeFlags {
   pid?: number;
   interval?: number;
+  /** --serve [HOST:PORT]: true without an address */
+  serve?: string | true;
+  /** --connect ws://HOST:PORT */
+  connect?: string;
 }
 
 // Ink redraws at most this often; snapshots arrive once per interval anyway,
@@ -25,18 +31,49 @@ const MAX_FPS = 4;
 const ALT_SCREEN_ON = "\x1b[?1049h\x1b[H";
 const ALT_SCREEN_OFF = "\x1b[?1049l";
 
-/** mltrace's own CPU, in cores, since the previous call. */
-function selfCpuMeter(): () => number {
-  let cpu = process.cpuUsage();
-  let at = process.hrtime.bigint();
-  return () => {
-    const nowCpu = process.cpuUsage();
-    const now = process.hrtime.bigint();
-    const used = nowCpu.user - cpu.user + nowCpu.system - cpu.system; // µs
-    const wall = Number(now - at) / 1e3; // µs
-    cpu = nowCpu;
-    at = now;
-    return wall > 0 ? used / wall : 0;
+/** Where the snapshots come from, and how to let go of it when the user quits. */
+interface Feed {
+  source: SnapshotSource;
+  stop(): Promise<void> | void;
+  warnings: string[];
+}
+
+async function remoteFeed(options: TopOptions, argv: string[]): Promise<Feed> {
+  if (options.pid !== undefined || argv.length > 0 || options.serve !== undefined) {
+    throw new UserError("--connect shows a remote agent: give no --pid, command or --serve with it", 1);
+  }
+  const url = feedUrl(options.connect!);
+  const token = givenToken(options);
+  if (token === undefined) throw new UserError("--connect needs the agent's token: --token T or --token-file F", 1);
+  const client = new FeedClient(url, token);
+  await client.connect();
+  return { source: client, stop: () => client.close(), warnings: [] };
+}
+
+async function localFeed(options: TopOptions, argv: string[]): Promise<Feed> {
+  const spec = targetSpec(options.pid, argv);
+  const config = options.serve === undefined ? null : serveConfig({ ...options, listen: options.serve === true ? undefined : options.serve });
+  // Listen before launching anything: a port in use fails with nothing to clean up.
+  const server = config ? await startFeedServer(config) : null;
+  let engine;
+  try {
+    engine = startEngine(spec, options.interval ?? 1);
+  } catch (err) {
+    await server?.close();
+    throw err;
+  }
+  if (server && config) {
+    server.serve(engine.channel, engine.host);
+    // Printed before the alternate screen: it is in the scrollback during and after.
+    announce(server, config);
+  }
+  return {
+    source: engine.channel,
+    warnings: engine.warnings,
+    async stop() {
+      engine.stop();
+      await server?.close();
+    },
   };
 }
 
@@ -44,36 +81,14 @@ export async function runTop(argv: string[], options: TopOptions): Promise<numbe
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
     throw new UserError("mltrace top needs a terminal; for a report on a pipe or file use `mltrace stat` (e.g. mltrace stat --interval 1)", 1);
   }
-  const spec = targetSpec(options.pid, argv);
-  const interval = options.interval ?? 1;
-  const warnings: string[] = [];
-  const session = new TraceSession(spec, { warn: (m) => warnings.push(m) });
-  const host = hostInfo(session.attachModes);
-  const context = () => ({ target: session.target, host, started_ns: session.startedNs });
-  const model = new LiveModel(context, interval);
-  const channel = new SnapshotChannel(model.current);
-  const selfCpu = selfCpuMeter();
-
-  const timer = setInterval(() => channel.publish(model.addSample(session.sample(), selfCpu())), interval * 1000);
-  let quitting = false;
-  void session.ended.then(async (end) => {
-    clearInterval(timer);
-    if (quitting) return; // q came first: the session is closed
-    const final = await session.finalSample();
-    // Nothing is left to trace: detach now, not when the user gets to q.
-    session.close();
-    channel.publish(model.finish(final, { ...session.target, ...end }));
-  }).catch((err: Error) => {
-    // Reading a session that q closed meanwhile fails: nothing to show then.
-    if (!quitting) warnings.push(`could not read the final counters: ${err.message}`);
-  });
+  const feed = options.connect !== undefined ? await remoteFeed(options, argv) : await localFeed(options, argv);
 
   process.stdout.write(ALT_SCREEN_ON);
   let quit!: () => void;
   const quitRequested = new Promise<void>((resolve) => (quit = resolve));
   // A terminal for sure (checked above); NO_COLOR (no-color.org) still wins.
   const color = !process.env.NO_COLOR;
-  const ink = render(createElement(Root, { source: channel, onQuit: () => quit(), color }), {
+  const ink = render(createElement(Root, { source: feed.source, onQuit: () => quit(), color }), {
     exitOnCtrlC: false,
     maxFps: MAX_FPS,
     patchConsole: false,
@@ -82,14 +97,9 @@ export async function runTop(argv: string[], options: TopOptions): Promise<numbe
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => quit());
 
   await quitRequested;
-  quitting = true;
-  clearInterval(timer);
   ink.unmount();
   process.stdout.write(ALT_SCREEN_OFF);
-  session.close();
-  // We launched it, so it does not outlive the view of it (a --pid target is left alone).
-  const child = session.launched;
-  if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-  for (const w of warnings) process.stderr.write(`mltrace: ${w}\n`);
+  await feed.stop();
+  for (const w of feed.warnings) process.stderr.write(`mltrace: ${w}\n`);
   return 0;
 }

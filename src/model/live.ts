@@ -29,6 +29,8 @@ export interface TopSnapshot {
   lost_events: number;
   /** mltrace's own CPU over the last interval, in cores (0.01 = 1% of one core) */
   self_cpu: number;
+  /** shown in place of the state while set: e.g. a remote feed is disconnected */
+  notice?: string;
 }
 
 export const HISTORY_LENGTH = 60;

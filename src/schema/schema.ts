@@ -7,15 +7,19 @@ import type { Report } from "../model/report.js";
 
 export const SCHEMA_PATH = join(packageRoot, "schema", "mltrace.proto");
 
-let reportType: protobuf.Type | undefined;
+let root: protobuf.Root | undefined;
+
+/** schema/mltrace.proto, parsed once per process; field names as written (snake_case). */
+export function schemaRoot(): protobuf.Root {
+  if (!root) {
+    root = new protobuf.Root();
+    root.loadSync(SCHEMA_PATH, { keepCase: true });
+  }
+  return root;
+}
 
 export function reportSchema(): protobuf.Type {
-  if (!reportType) {
-    const root = new protobuf.Root();
-    root.loadSync(SCHEMA_PATH, { keepCase: true });
-    reportType = root.lookupType("mltrace.v1.Report");
-  }
-  return reportType;
+  return schemaRoot().lookupType("mltrace.v1.Report");
 }
 
 /** A report checked against the schema, as a plain object with every field. */

@@ -19,7 +19,7 @@ export function exitText(t: { exit_code?: number; exit_signal?: number }): strin
 
 export function Header({ snap, view, paused, width, color }: HeaderProps) {
   const r = snap.final ?? snap.interval;
-  const state = snap.final ? exitText(snap.final.target) : paused ? "PAUSED" : "running";
+  const state = snap.notice ?? (snap.final ? exitText(snap.final.target) : paused ? "PAUSED" : "running");
   const now = snap.interval && !snap.final ? ` (${(snap.interval.sched.oncpu_ns / Math.max(snap.interval.duration_s * 1e9, 1)).toFixed(2)} CPUs now)` : "";
   const line1 = `mltrace top  ${snap.target.comm} (pid ${snap.target.pid})  up ${duration(snap.uptime_s * 1e9)}  every ${snap.interval_s} s  `;
   const line2 =
@@ -32,7 +32,7 @@ export function Header({ snap, view, paused, width, color }: HeaderProps) {
     <Box flexDirection="column">
       <Text wrap="truncate">
         {fit(line1, width - state.length)}
-        <Text bold={color} color={color ? (snap.final ? exitedColor : paused ? "yellow" : undefined) : undefined}>{state}</Text>
+        <Text bold={color} color={color ? (snap.notice ? "red" : snap.final ? exitedColor : paused ? "yellow" : undefined) : undefined}>{state}</Text>
       </Text>
       <Text wrap="truncate">
         {fit(line2, width - lost.length)}

@@ -1,0 +1,55 @@
+// The feed's messages as the dashboard sees them once decoded by reflection
+// (schema/mltrace.proto, "The live feed"): field names as in the .proto,
+// 64-bit integers as numbers, absent messages as null, proto3 `optional`
+// fields absent when unset. The report and snapshot are the model's own
+// types (src/model/, pure), which the agent encodes field for field.
+import type { Diagnosis } from "../src/model/diagnoses.js";
+import type { TopSnapshot } from "../src/model/live.js";
+import type { HostInfo, Report, TargetInfo } from "../src/model/report.js";
+
+export type { Bucket } from "../src/model/histogram.js";
+export type { RoleHistory } from "../src/model/live.js";
+export type { ProcessStats, Report, RoleStats, ThreadStats } from "../src/model/report.js";
+
+export type { Diagnosis };
+export type Host = HostInfo;
+export type Target = TargetInfo & { processes?: number; threads?: number };
+
+/** A snapshot as the feed numbers and stamps it. */
+export type Snapshot = TopSnapshot & { seq: number; created_unix_ms: number };
+
+export interface FeedStatus {
+  frames_sent: number;
+  frames_dropped: number;
+  clients: number;
+  pong: number;
+}
+
+export interface Hello {
+  schema_version: number;
+  capabilities: string[];
+  host: Host | null;
+  target: Target | null;
+  interval_s: number;
+  agent: string;
+  status: FeedStatus | null;
+}
+
+export interface DiagnosisChange {
+  raised: boolean;
+  diagnosis: Diagnosis | null;
+  seq: number;
+}
+
+export interface TargetExit {
+  target: Target | null;
+  final: Report | null;
+}
+
+/** One decoded FeedMessage: `body` names the member of the oneof that is set. */
+export type FeedMessage =
+  | { body: "hello"; hello: Hello }
+  | { body: "snapshot"; snapshot: Snapshot }
+  | { body: "diagnosis"; diagnosis: DiagnosisChange }
+  | { body: "exit"; exit: TargetExit }
+  | { body: "status"; status: FeedStatus };

@@ -1,0 +1,111 @@
+// `mltrace serve`: trace as `top` does, but show it over HTTP: the dashboard,
+// the WebSocket feed and /metrics (src/serve/). Also the server half of
+// `top --serve`. Options are checked here, before anything is launched.
+import { readFileSync } from "node:fs";
+import { UserError } from "../errors.js";
+import { generateToken } from "../serve/auth.js";
+import { DEFAULT_LIMITS } from "../serve/client-queue.js";
+import { bracketed, DEFAULT_LISTEN, isLoopback } from "../serve/origin.js";
+import { startFeedServer, type FeedServer, type ServerConfig } from "../serve/server.js";
+import { startEngine } from "./engine.js";
+import { exitStatus, targetSpec } from "./stat.js";
+
+export interface ServeFlags {
+  listen?: string;
+  token?: string;
+  tokenFile?: string;
+  allowRemote?: boolean;
+  allowOrigin?: string[];
+  allowHost?: string[];
+  /** MiB that may wait for one client before its frames are dropped */
+  clientBuffer?: number;
+}
+
+export interface ServeOptions extends ServeFlags {
+  pid?: number;
+  interval?: number;
+}
+
+/** "HOST:PORT", "[V6]:PORT"; port 0 means any free one. */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new UserError(`--listen wants HOST:PORT (e.g. 127.0.0.1:7070, [::1]:7070, 0.0.0.0:0), not "${value}"`, 1);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** --token or the contents of --token-file, checked; undefined when neither is given. */
+export function givenToken(flags: { token?: string; tokenFile?: string }): string | undefined {
+  if (flags.token !== undefined && flags.tokenFile !== undefined) throw new UserError("give either --token or --token-file, not both", 1);
+  let token = flags.token;
+  if (flags.tokenFile !== undefined) {
+    try {
+      token = readFileSync(flags.tokenFile, "utf8").trim();
+    } catch (err) {
+      throw new UserError(`cannot read --token-file ${flags.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 1);
+    }
+  }
+  // The token travels in a cookie, a header and a subprotocol name: keep to characters all three allow.
+  if (token !== undefined && !/^[A-Za-z0-9._~-]{16,}$/.test(token)) throw new UserError("the token must be at least 16 characters of A-Z a-z 0-9 . _ ~ -", 1);
+  return token;
+}
+
+function checkOrigin(origin: string): string {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    throw new UserError(`--allow-origin wants an origin like http://host:8080, not "${origin}"`, 1);
+  }
+  if (!/^https?:$/.test(url.protocol) || url.origin === "null") throw new UserError(`--allow-origin wants an http(s) origin, not "${origin}"`, 1);
+  return url.origin;
+}
+
+/** The server's configuration from the flags, or a UserError saying what is wrong. */
+export function serveConfig(flags: ServeFlags, listenDefault = DEFAULT_LISTEN): ServerConfig & { generated: boolean } {
+  const { host, port } = parseListen(flags.listen ?? listenDefault);
+  if (!isLoopback(host) && !flags.allowRemote) {
+    throw new UserError(`listening on ${bracketed(host)} exposes the feed beyond this machine: add --allow-remote (the token is still required)`, 1);
+  }
+  const given = givenToken(flags);
+  const token = given ?? generateToken();
+  const limits = { ...DEFAULT_LIMITS, ...(flags.clientBuffer !== undefined ? { maxBufferedBytes: Math.round(flags.clientBuffer * 2 ** 20) } : {}) };
+  return { host, port, token, generated: given === undefined, allowOrigins: (flags.allowOrigin ?? []).map(checkOrigin), allowHosts: flags.allowHost ?? [], limits };
+}
+
+/** The line that tells the user where to look (with the token only when we made it up). */
+export function announce(server: FeedServer, config: { token: string; generated: boolean }): void {
+  const dashboard = config.generated ? `${server.url}/?token=${config.token}` : `${server.url}/`;
+  process.stderr.write(`mltrace: dashboard ${dashboard}\n`);
+  process.stderr.write(`mltrace: feed ${server.url.replace(/^http/, "ws")}/feed, metrics ${server.url}/metrics\n`);
+}
+
+// After the target ends: how long clients get to receive its last frames.
+const FINISH_MS = 2000;
+
+export async function runServe(argv: string[], options: ServeOptions): Promise<number> {
+  const spec = targetSpec(options.pid, argv);
+  const config = serveConfig(options);
+  const server = await startFeedServer(config);
+  let engine;
+  try {
+    engine = startEngine(spec, options.interval ?? 1);
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  server.serve(engine.channel, engine.host);
+  announce(server, config);
+  if ("pid" in spec) process.stderr.write(`mltrace: tracing PID ${spec.pid} (${engine.session.target.comm}) and its descendants; Ctrl-C to stop\n`);
+
+  const stopped = new Promise<"signal">((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => resolve("signal"));
+  });
+  const end = await Promise.race([engine.finished, stopped]);
+  if (end === "signal") engine.stop();
+  else await server.finish(FINISH_MS);
+  await server.close();
+  for (const w of engine.warnings) process.stderr.write(`mltrace: ${w}\n`);
+  const target = end === "signal" ? null : end?.target;
+  return "argv" in spec && target ? exitStatus(target) : 0;
+}

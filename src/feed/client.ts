@@ -1,0 +1,118 @@
+// `mltrace top --connect`: a snapshot source fed by a remote agent's feed.
+// The TUI cannot tell it from local tracing, except for the notice it shows
+// while the connection is down (it reconnects on its own).
+import { WebSocket } from "ws";
+import { UserError } from "../errors.js";
+import type { SnapshotSource } from "../model/channel.js";
+import { SnapshotChannel } from "../model/channel.js";
+import type { TopSnapshot } from "../model/live.js";
+import { decodeFeed, SUBPROTOCOL, type Hello } from "./frames.js";
+
+// Agents send big frames (every thread of a large job); the default 100 MiB of ws is fine, this is a bound.
+const MAX_FRAME = 64 << 20;
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 5000;
+
+/** ws://HOST:PORT[/feed] checked; the path defaults to /feed. */
+export function feedUrl(value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UserError(`--connect wants a URL like ws://127.0.0.1:7070, not "${value}"`, 1);
+  }
+  if (url.protocol !== "ws:" && url.protocol !== "wss:") throw new UserError(`--connect wants a ws:// or wss:// URL, not "${value}"`, 1);
+  if (url.pathname === "/") url.pathname = "/feed";
+  return url;
+}
+
+function emptySnapshot(hello: Hello): TopSnapshot {
+  return { target: hello.target, interval_s: hello.interval_s, uptime_s: 0, interval: null, final: null, history: [], cpu_used_s: 0, lost_events: 0, self_cpu: 0 };
+}
+
+export class FeedClient implements SnapshotSource {
+  private channel?: SnapshotChannel;
+  private ws?: WebSocket;
+  private closed = false;
+  private retryMs = RETRY_MIN_MS;
+  private retryTimer?: NodeJS.Timeout;
+  /** the agent closed normally after its target exited: nothing to reconnect to */
+  private agentDone = false;
+
+  constructor(
+    private readonly url: URL,
+    private readonly token: string,
+  ) {}
+
+  /** The first connection: resolves at the agent's Hello; refused, unreachable or not an agent is a UserError. */
+  connect(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const fail = (why: string) => reject(new UserError(`cannot connect to ${this.url.href}: ${why}`, 1));
+      this.open(resolve, fail);
+    });
+  }
+
+  private open(onHello: () => void, onFail: (why: string) => void): void {
+    const ws = new WebSocket(this.url, [SUBPROTOCOL], { headers: { Authorization: `Bearer ${this.token}` }, maxPayload: MAX_FRAME, perMessageDeflate: false });
+    this.ws = ws;
+    let greeted = false;
+    ws.on("unexpected-response", (_req, res) => {
+      const why = res.statusCode === 401 ? "401, the agent wants a token" : res.statusCode === 403 ? `403, refused (${res.statusMessage}; wrong token, Host or Origin)` : `HTTP ${res.statusCode} ${res.statusMessage}`;
+      ws.terminate();
+      onFail(why);
+    });
+    ws.on("error", (err: NodeJS.ErrnoException) => onFail(err.code ?? err.message));
+    ws.on("message", (data: Buffer) => {
+      let body;
+      try {
+        body = decodeFeed(data);
+      } catch {
+        return; // a frame this version cannot read: skip it, the next snapshot replaces it
+      }
+      if ("hello" in body) {
+        greeted = true;
+        this.retryMs = RETRY_MIN_MS;
+        if (!this.channel) this.channel = new SnapshotChannel(emptySnapshot(body.hello));
+        else this.channel.publish({ ...this.channel.current(), notice: undefined });
+        onHello();
+      } else if ("snapshot" in body) {
+        this.channel?.publish(body.snapshot);
+      } else if ("exit" in body) {
+        this.agentDone = true;
+      }
+    });
+    ws.on("close", () => {
+      if (this.closed) return;
+      if (!greeted && !this.channel) return onFail("the connection closed before the agent said hello");
+      if (this.agentDone) return;
+      this.notice("disconnected, reconnecting");
+      this.retryTimer = setTimeout(() => this.reconnect(), this.retryMs);
+      this.retryMs = Math.min(2 * this.retryMs, RETRY_MAX_MS);
+    });
+  }
+
+  private reconnect(): void {
+    if (this.closed) return;
+    this.open(() => {}, (why) => this.notice(`disconnected (${why}), reconnecting`));
+  }
+
+  private notice(text: string): void {
+    if (this.channel) this.channel.publish({ ...this.channel.current(), notice: text });
+  }
+
+  current(): TopSnapshot {
+    if (!this.channel) throw new Error("FeedClient.current() before connect()");
+    return this.channel.current();
+  }
+
+  subscribe(listener: (snap: TopSnapshot) => void): () => void {
+    if (!this.channel) throw new Error("FeedClient.subscribe() before connect()");
+    return this.channel.subscribe(listener);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.ws?.terminate();
+  }
+}

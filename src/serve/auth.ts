@@ -1,0 +1,65 @@
+// The token every request must carry (README: mltrace serve, Security).
+// Where a request may carry it: an Authorization bearer header (scripts,
+// Prometheus), the mltrace_token cookie (the dashboard page, set once from
+// ?token=), or, for WebSockets from another origin (browsers cannot set
+// headers there), a second subprotocol "mltrace.token.<T>".
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+
+export const COOKIE = "mltrace_token";
+export const TOKEN_SUBPROTOCOL_PREFIX = "mltrace.token.";
+
+/** 32 random bytes, hex: what the server uses when no token is given. */
+export function generateToken(): string {
+  return randomBytes(32).toString("hex");
+}
+
+const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+
+/**
+ * Compares in constant time. Both sides are hashed first so the comparison
+ * does not leak the token's length either (timingSafeEqual needs equal lengths).
+ */
+export function tokenMatches(expected: string, given: string): boolean {
+  return timingSafeEqual(digest(expected), digest(given));
+}
+
+function bearer(req: IncomingMessage): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
+  return m?.[1];
+}
+
+function cookie(req: IncomingMessage): string | undefined {
+  for (const part of (req.headers.cookie ?? "").split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === COOKIE) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+/** The subprotocols a WebSocket upgrade offers, in order. */
+export function offeredSubprotocols(req: IncomingMessage): string[] {
+  return (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+}
+
+function subprotocolToken(req: IncomingMessage): string | undefined {
+  return offeredSubprotocols(req).find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX))?.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
+}
+
+/** The token a request presents, by header, cookie or (upgrades only) subprotocol. */
+export function presentedToken(req: IncomingMessage, upgrade: boolean): string | undefined {
+  return bearer(req) ?? cookie(req) ?? (upgrade ? subprotocolToken(req) : undefined);
+}
+
+export type AuthResult = { ok: true } | { ok: false; status: 401 | 403; reason: string };
+
+export function authorize(expected: string, given: string | undefined): AuthResult {
+  if (given === undefined) return { ok: false, status: 401, reason: "token required" };
+  if (!tokenMatches(expected, given)) return { ok: false, status: 403, reason: "wrong token" };
+  return { ok: true };
+}
+
+/** The cookie `?token=` sets: the page's later requests (and its same-origin WebSocket) carry it. */
+export function tokenCookie(token: string): string {
+  return `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
+}

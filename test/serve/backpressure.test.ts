@@ -1,0 +1,119 @@
+// Clients that stop reading cost the agent a bounded amount of memory and
+// cost the traced job nothing: the real agent (`mltrace serve`) at a fast
+// interval, 50 raw sockets that complete the upgrade and never read, the
+// agent's RSS from /proc and the target's CPU from the kernel's schedstat.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect, it } from "vitest";
+import { describeEbpf } from "../helpers/ebpf.js";
+import { reader, sleep, stuckClient } from "../helpers/feed.js";
+import { mltrace, pipeline, waitFor } from "../helpers/mltrace.js";
+
+const TOKEN = "backpressure-token-0123456789";
+const STUCK = 50;
+const CLIENT_BUFFER_MIB = 0.25;
+
+const rssBytes = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) * 1024;
+/** ns on a CPU so far (schedstat's first field): the kernel's accounting of a task's progress. */
+const cpuNs = (pid: number) => Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]);
+/** utime + stime of a whole process, in ns. */
+const processCpuNs = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 1e7; // clock ticks of 10 ms
+};
+
+interface Window {
+  seconds: number;
+  /** the busy loop's CPU over the window, in cores */
+  targetCpu: number;
+  agentCpu: number;
+  maxRss: number;
+}
+
+/** Samples for `seconds`, or until `until` says stop. */
+async function measure(agent: number, busy: number, seconds: number, until: () => Promise<boolean> = async () => false): Promise<Window> {
+  const t0 = process.hrtime.bigint();
+  const busy0 = cpuNs(busy);
+  const agent0 = processCpuNs(agent);
+  let maxRss = rssBytes(agent);
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline && !(await until())) {
+    await sleep(100);
+    maxRss = Math.max(maxRss, rssBytes(agent));
+  }
+  const wall = Number(process.hrtime.bigint() - t0);
+  return { seconds: wall / 1e9, targetCpu: (cpuNs(busy) - busy0) / wall, agentCpu: (processCpuNs(agent) - agent0) / wall, maxRss };
+}
+
+describeEbpf("slow feed clients", () => {
+  it("50 clients that never read: the agent's RSS stays within its bound, they are cut off, the target is not slowed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mltrace-backpressure-"));
+    const script = join(dir, "target.sh");
+    // A job with enough threads for sizeable frames, and a busy loop whose CPU time is the progress we compare.
+    writeFileSync(
+      script,
+      `trap 'kill $busy $job 2>/dev/null; exit 0' TERM
+sh -c 'while :; do :; done' & busy=$!
+echo $busy > ${dir}/busy.pid
+${pipeline} --workers 4 --threads 4 --batches 100000000 --slow-loader & job=$!
+wait
+`,
+    );
+    const agent = mltrace(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN, "--interval", "0.02", "--client-buffer", String(CLIENT_BUFFER_MIB), "--", "sh", script]);
+    try {
+      await waitFor("the dashboard line", () => /dashboard http:\/\/127\.0\.0\.1:\d+\//.test(agent.stderr()), 20_000);
+      const address = /dashboard http:\/\/(127\.0\.0\.1:\d+)\//.exec(agent.stderr())![1]!;
+      const good = reader(address, { token: TOKEN });
+      await good.opened;
+      const busy = Number(readFileSync(join(dir, "busy.pid"), "utf8"));
+      const pid = agent.child.pid!;
+      const metrics = () => fetch(`http://${address}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } }).then((r) => r.text());
+      const clients = async () => Number(/^mltrace_feed_clients (\d+)$/m.exec(await metrics())![1]);
+      await sleep(3000); // warm-up: the job's workers started, V8 settled
+
+      const before = await measure(pid, busy, 6);
+      const framesBefore = good.snapshots().length;
+      const sizes: number[] = [];
+      good.ws.on("message", (d: Buffer) => sizes.push(d.length));
+      const stuck = await Promise.all(Array.from({ length: STUCK }, () => stuckClient(address, TOKEN)));
+      expect(await clients()).toBe(STUCK + 1);
+      const framesStuckFrom = good.snapshots().length;
+      // Until every stuck client has been cut off (10 s without catching up, once dropping).
+      const during = await measure(pid, busy, 60, async () => (await clients()) === 1);
+      const framesDuring = good.snapshots().length - framesStuckFrom;
+      const after = await measure(pid, busy, 6);
+      const text = await metrics();
+
+      const frameBytes = sizes.reduce((a, b) => a + b, 0) / Math.max(sizes.length, 1);
+      // What unbounded queues would have held by the cut-off (less what the kernel's socket buffers took).
+      const unbounded = STUCK * framesDuring * frameBytes;
+      const bound = STUCK * CLIENT_BUFFER_MIB * 2 ** 20;
+      const growth = during.maxRss - before.maxRss;
+      const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+      console.log(
+        `frames ${frameBytes.toFixed(0)} B, ${framesDuring} in ${during.seconds.toFixed(1)} s stuck; ` +
+          `RSS max before ${mib(before.maxRss)}, stuck ${mib(during.maxRss)}, after ${mib(after.maxRss)}; bound ${mib(bound)}, unbounded would be ${mib(unbounded)}; ` +
+          `target CPU ${before.targetCpu.toFixed(3)} / ${during.targetCpu.toFixed(3)} / ${after.targetCpu.toFixed(3)} cores; ` +
+          `agent CPU ${before.agentCpu.toFixed(3)} / ${during.agentCpu.toFixed(3)} / ${after.agentCpu.toFixed(3)} cores; ` +
+          `dropped ${/^mltrace_feed_frames_dropped_total (\d+)$/m.exec(text)![1]}`,
+      );
+      expect(await clients()).toBe(1);
+      expect(Number(/^mltrace_feed_frames_dropped_total (\d+)$/m.exec(text)![1])).toBeGreaterThan(0);
+      // The measurement means something only if unbounded queues would have shown.
+      expect(unbounded).toBeGreaterThan(4 * (bound + 32 * 2 ** 20));
+      expect(growth).toBeLessThan(bound + 32 * 2 ** 20);
+      // The traced job ran as fast with the stuck clients as around them.
+      expect(during.targetCpu).toBeGreaterThan(0.8 * Math.min(before.targetCpu, after.targetCpu));
+      // and the reading client missed nothing
+      const seqs = good.snapshots();
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
+      expect(framesBefore).toBeGreaterThan(0);
+      for (const s of stuck) s.destroy();
+      good.ws.close();
+    } finally {
+      agent.child.kill("SIGTERM");
+      await agent.exited;
+    }
+  });
+});

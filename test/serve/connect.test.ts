@@ -1,0 +1,88 @@
+// `mltrace top --connect`: the TUI in a terminal (tmux) fed by a remote agent
+// (`mltrace serve` on the pipeline), showing its data, saying so when the
+// agent goes away, and refusing a wrong token or URL in one line.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, expect, it } from "vitest";
+import { alive } from "../helpers/bpf-held.js";
+import { describeEbpf } from "../helpers/ebpf.js";
+import { cli, mltrace, pipeline, waitFor } from "../helpers/mltrace.js";
+
+const TOKEN = "connect-token-0123456789abcdef";
+// A server of our own, so a user's tmux is never touched.
+const SOCKET = `mltrace-connect-${process.pid}`;
+const tmux = (...args: string[]) => spawnSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
+const screen = () => tmux("capture-pane", "-p", "-t", "top").stdout;
+
+function startTop(shellCommand: string): number {
+  const started = tmux("new-session", "-d", "-s", "top", "-x", "100", "-y", "30", shellCommand);
+  expect(started.status, started.stderr).toBe(0);
+  return Number(tmux("display", "-p", "-t", "top", "#{pane_pid}").stdout.trim());
+}
+
+afterEach(() => {
+  tmux("kill-server");
+});
+
+describeEbpf("mltrace top --connect", () => {
+  it("shows a remote agent's target with roles and live numbers, and says when the agent is gone", async () => {
+    const agent = mltrace(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN, "--interval", "0.5", "--", pipeline, "--workers", "2", "--threads", "2", "--batches", "100000", "--slow-loader"]);
+    try {
+      await waitFor("the agent's address", () => /dashboard http:\/\/127\.0\.0\.1:\d+\//.test(agent.stderr()), 20_000);
+      const address = /dashboard http:\/\/(127\.0\.0\.1:\d+)\//.exec(agent.stderr())![1]!;
+      const pid = startTop(`exec ${process.execPath} ${cli} top --connect ws://${address} --token ${TOKEN}`);
+      await waitFor("the remote roles on screen", () => /dataloader 1/.test(screen()) && /dataloader 0/.test(screen()), 20_000);
+      const first = screen();
+      expect(first).toMatch(/pipeline \(pid \d+\)/);
+      expect(first).toMatch(/every 0\.5 s/);
+      expect(first).toMatch(/trainer\s+1\s+1\s+\d/);
+      const up = (text: string) => Number(/up ([\d.]+) s/.exec(text)?.[1]);
+      const upFirst = up(first);
+      await waitFor("the next interval", () => up(screen()) > upFirst, 10_000);
+
+      agent.child.kill("SIGTERM");
+      await agent.exited;
+      await waitFor("the disconnected notice", () => screen().includes("disconnected"), 10_000);
+      expect(alive(pid)).toBe(true);
+      tmux("send-keys", "-t", "top", "q");
+      await waitFor("top to exit", () => !alive(pid), 10_000);
+    } finally {
+      agent.child.kill("SIGTERM");
+    }
+  });
+
+  it("exits with one line on a wrong token or a bad URL", async () => {
+    const agent = mltrace(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN, "--", "sleep", "30"]);
+    const dir = mkdtempSync(join(tmpdir(), "mltrace-connect-"));
+    try {
+      await waitFor("the agent's address", () => /dashboard http:\/\/127\.0\.0\.1:\d+\//.test(agent.stderr()), 20_000);
+      const address = /dashboard http:\/\/(127\.0\.0\.1:\d+)\//.exec(agent.stderr())![1]!;
+      const cases = [
+        { args: `--connect ws://${address} --token wrong-token-0123456789`, expected: /cannot connect to ws:\/\/127\.0\.0\.1:\d+\/feed: 403/ },
+        { args: `--connect http://${address} --token ${TOKEN}`, expected: /--connect wants a ws:\/\/ or wss:\/\/ URL/ },
+        { args: `--connect ws://${address}`, expected: /--connect needs the agent's token/ },
+      ];
+      for (const [i, c] of cases.entries()) {
+        const err = join(dir, `err${i}`);
+        const pid = startTop(`${process.execPath} ${cli} top ${c.args} 2>${err}; echo $? > ${err}.status; sleep 30`);
+        await waitFor("top to give up", () => {
+          try {
+            return readFileSync(`${err}.status`, "utf8").trim() !== "";
+          } catch {
+            return false;
+          }
+        }, 10_000);
+        expect(Number(readFileSync(`${err}.status`, "utf8"))).not.toBe(0);
+        const lines = readFileSync(err, "utf8").trim().split("\n");
+        expect(lines, lines.join("\n")).toHaveLength(1);
+        expect(lines[0]).toMatch(c.expected);
+        tmux("kill-server");
+        await waitFor("the pane to end", () => !alive(pid), 5000);
+      }
+    } finally {
+      agent.child.kill("SIGTERM");
+    }
+  });
+});

@@ -1,0 +1,157 @@
+// The server's gate (README: mltrace serve, Security), on a real server on
+// port 0: the token on every route and method, Host and Origin on the
+// upgrade, and what a misbehaving client can and cannot do to the others.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { SUBPROTOCOL, encodeClientMessage } from "../../src/feed/frames.js";
+import { TOKEN, rawUpgrade, reader, sleep, testServer, type TestServer } from "../helpers/feed.js";
+import { waitFor } from "../helpers/mltrace.js";
+
+let t: TestServer;
+let staticDir: string;
+
+beforeEach(async () => {
+  staticDir = mkdtempSync(join(tmpdir(), "mltrace-dashboard-"));
+  writeFileSync(join(staticDir, "index.html"), "<!doctype html><title>dashboard</title>");
+  writeFileSync(join(staticDir, "app.js"), "console.log(1)");
+  t = await testServer({ staticDir, allowOrigins: ["http://dash.example:8080"] });
+  t.tick();
+});
+
+afterEach(async () => {
+  await t.close();
+});
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function http(method: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const [host, port] = t.address.split(":");
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port: Number(port), method, path, headers }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end(method === "POST" || method === "PUT" ? "x=1" : undefined);
+  });
+}
+
+const ROUTES = ["/", "/index.html", "/app.js", "/metrics", "/feed", "/nothing-here", "/../../etc/passwd"];
+const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"];
+
+it("refuses every route and method without the token (401) and with a wrong one (403), saying no more than why", async () => {
+  for (const path of ROUTES) {
+    for (const method of METHODS) {
+      const none = await http(method, path);
+      expect(none.status, `${method} ${path}`).toBe(401);
+      const wrong = await http(method, path, { Authorization: "Bearer wrong-token-0123456789" });
+      expect(wrong.status, `${method} ${path}`).toBe(403);
+      const wrongCookie = await http(method, path, { Cookie: "mltrace_token=wrong-token-0123456789" });
+      expect(wrongCookie.status, `${method} ${path}`).toBe(403);
+      for (const a of [none, wrong, wrongCookie]) {
+        if (method !== "HEAD") expect(a.body.trim().split("\n")).toHaveLength(1);
+        expect(a.body).not.toMatch(/mltrace_|dashboard|pipeline/);
+      }
+    }
+  }
+  // a wrong ?token= sets no cookie
+  const wrongQuery = await http("GET", "/?token=nope-nope-nope-nope");
+  expect(wrongQuery.status).toBe(403);
+  expect(wrongQuery.headers["set-cookie"]).toBeUndefined();
+});
+
+it("refuses a WebSocket without the token, with a wrong one, and never sends it a frame", async () => {
+  for (const options of [{}, { token: "wrong-token-0123456789" }, { protocols: [SUBPROTOCOL, "mltrace.token.wrong-token-0123456789"] }]) {
+    const c = reader(t.address, options);
+    await expect(c.opened).rejects.toMatchObject({ status: "token" in options || options.protocols ? 403 : 401 });
+    t.tick();
+    await sleep(50);
+    expect(c.messages).toHaveLength(0);
+  }
+  // raw: not one byte of a frame after the refusal
+  const raw = await rawUpgrade(t.address, { Host: t.address, "Sec-WebSocket-Protocol": SUBPROTOCOL });
+  expect(raw.status).toBe(401);
+  expect(raw.response).toMatch(/\r\n\r\ntoken required\n$/);
+});
+
+it("accepts the token as bearer, cookie (set by ?token=) or subprotocol, and selects only mltrace.v1", async () => {
+  expect((await http("GET", "/metrics", { Authorization: `Bearer ${TOKEN}` })).status).toBe(200);
+  const redirect = await http("GET", `/app.js?token=${TOKEN}&x=1`);
+  expect(redirect.status).toBe(303);
+  expect(redirect.headers.location).toBe("/app.js?x=1");
+  const cookie = String(redirect.headers["set-cookie"]);
+  expect(cookie).toMatch(/^mltrace_token=[^;]+; HttpOnly; SameSite=Strict; Path=\//);
+  const page = await http("GET", "/", { Cookie: cookie.split(";")[0]! });
+  expect(page.status).toBe(200);
+  expect(page.headers["content-type"]).toMatch(/^text\/html/);
+  expect(page.body).toContain("<title>dashboard</title>");
+  expect((await http("GET", "/app.js", { Cookie: cookie.split(";")[0]! })).headers["content-type"]).toMatch(/^text\/javascript/);
+
+  const bySubprotocol = reader(t.address, { protocols: [SUBPROTOCOL, `mltrace.token.${TOKEN}`] });
+  await bySubprotocol.opened;
+  expect(bySubprotocol.ws.protocol).toBe(SUBPROTOCOL);
+  const byCookie = reader(t.address, { headers: { Cookie: `mltrace_token=${TOKEN}`, Origin: `http://${t.address}` } });
+  await byCookie.opened;
+  bySubprotocol.ws.close();
+  byCookie.ws.close();
+});
+
+it("answers 404 for what is not there or outside the dashboard's folder, 405 for writes, after the token", async () => {
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  for (const path of ["/nothing-here", "/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/.hidden", "/a/../../x"]) {
+    expect((await http("GET", path, auth)).status, path).toBe(404);
+  }
+  expect((await http("POST", "/metrics", auth)).status).toBe(405);
+  expect((await http("GET", "/feed", auth)).status).toBe(426);
+});
+
+it("refuses a foreign Host (DNS rebinding) on HTTP and the upgrade, and a foreign Origin on the upgrade", async () => {
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  expect((await http("GET", "/metrics", { ...auth, Host: `evil.example:${t.server.port}` })).status).toBe(403);
+  expect((await http("GET", "/metrics", { ...auth, Host: `localhost:${t.server.port}` })).status).toBe(200);
+  const upgrade = { ...auth, "Sec-WebSocket-Protocol": SUBPROTOCOL };
+  expect((await rawUpgrade(t.address, { ...upgrade, Host: `evil.example:${t.server.port}` })).status).toBe(403);
+  expect((await rawUpgrade(t.address, { ...upgrade, Host: t.address, Origin: "http://evil.example" })).status).toBe(403);
+  // our own origin, a listed one, and none at all (not a browser) are fine
+  expect((await rawUpgrade(t.address, { ...upgrade, Host: t.address, Origin: `http://${t.address}` })).status).toBe(101);
+  expect((await rawUpgrade(t.address, { ...upgrade, Host: t.address, Origin: "http://dash.example:8080" })).status).toBe(101);
+  expect((await rawUpgrade(t.address, { ...upgrade, Host: t.address })).status).toBe(101);
+  // without the subprotocol, not a feed client
+  expect((await rawUpgrade(t.address, { ...auth, Host: t.address })).status).toBe(400);
+});
+
+it("closes a connection that sends an oversize frame", async () => {
+  const c = reader(t.address, { token: TOKEN });
+  await c.opened;
+  c.ws.send(Buffer.alloc(64 * 1024, 1));
+  expect(await c.closed).toBe(1009);
+});
+
+it("closes only the client that sends a malformed message; the others keep receiving", async () => {
+  const bad = reader(t.address, { token: TOKEN });
+  const good = reader(t.address, { token: TOKEN });
+  await Promise.all([bad.opened, good.opened]);
+  bad.ws.send(Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x01]));
+  expect(await bad.closed).toBe(1008);
+  const text = reader(t.address, { token: TOKEN });
+  await text.opened;
+  text.ws.send("hello?");
+  expect(await text.closed).toBe(1008);
+
+  const before = good.snapshots().length;
+  t.tick();
+  t.tick();
+  await waitFor("two more snapshots for the good client", () => good.snapshots().length === before + 2, 2000);
+  // and it still gets answers: a ping is answered by a status with the nonce
+  good.ws.send(encodeClientMessage({ ping: { nonce: 42 } }));
+  await waitFor("the pong", () => good.messages.some((m) => "status" in m && m.status.pong === 42), 2000);
+  good.ws.close();
+});
