@@ -107,9 +107,12 @@ wait
       );
       expect(await clients()).toBe(1);
       expect(Number(/^mltrace_feed_frames_dropped_total (\d+)$/m.exec(text)![1])).toBeGreaterThan(0);
-      // The measurement means something only if unbounded queues would have shown.
-      expect(unbounded).toBeGreaterThan(4 * (bound + 32 * 2 ** 20));
-      expect(growth).toBeLessThan(bound + 32 * 2 ** 20);
+      // V8's heap grows by tens of MiB on its own over such a run (and keeps it after the
+      // stuck clients are gone), hence the slack; the measurement means something only
+      // if unbounded queues would have shown far beyond it.
+      const slack = 40 * 2 ** 20;
+      expect(unbounded).toBeGreaterThan(4 * (bound + slack));
+      expect(growth).toBeLessThan(bound + slack);
       // The traced job ran as fast with the stuck clients as around them. The
       // machine is shared (other suites run beside this one), so its share
       // drifts by a third between windows; what could slow it is the agent's
