@@ -8,7 +8,11 @@
 // created_unix_ms (stamped by the agent as it builds the snapshot, before
 // encoding). Receipt is timestamped first thing in the handler; decoding
 // waits until the end so one client's decoding does not delay the next.
+// It also reports how long the agent and this process waited for a CPU
+// (schedstat run_delay), which is what the tail is made of on a busy
+// machine. BENCH_DEBUG=1 passes the agent's stderr through.
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { WebSocket } from "ws";
 import { cli, kernel, root } from "./lib.mjs";
@@ -22,7 +26,7 @@ const { decodeFeed } = await import(join(root, "dist", "feed", "frames.js"));
 const workload = ["python3", "-c", "import threading, time\nfor _ in range(100): threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\ntime.sleep(3600)"];
 const agent = spawn(process.execPath, [cli, "serve", "--listen", "127.0.0.1:0", "--token", TOKEN, "--interval", INTERVAL, "--", ...workload], { stdio: ["ignore", "inherit", "pipe"] });
 let stderr = "";
-agent.stderr.on("data", (d) => (stderr += d));
+agent.stderr.on("data", (d) => { stderr += d; if (process.env.BENCH_DEBUG) process.stderr.write(d); });
 const address = await new Promise((resolve, reject) => {
   const timer = setInterval(() => {
     const m = /dashboard http:\/\/(127\.0\.0\.1:\d+)\//.exec(stderr);
@@ -31,6 +35,19 @@ const address = await new Promise((resolve, reject) => {
   }, 20);
   timer.unref();
 });
+
+/** ns the process's threads have waited runnable for a CPU (schedstat): how contended the machine is for it. */
+function runDelayNs(pid) {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1]);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return ns;
+}
 
 const received = Array.from({ length: CLIENTS }, () => []);
 const sockets = await Promise.all(
@@ -44,7 +61,9 @@ const sockets = await Promise.all(
       }),
   ),
 );
+const waited0 = { agent: runDelayNs(agent.pid), bench: runDelayNs(process.pid) };
 await new Promise((r) => setTimeout(r, SECONDS * 1000));
+const waited = { agent: (runDelayNs(agent.pid) - waited0.agent) / SECONDS / 1e6, bench: (runDelayNs(process.pid) - waited0.bench) / SECONDS / 1e6 };
 for (const ws of sockets) ws.close();
 agent.kill("SIGTERM");
 await new Promise((r) => agent.on("close", r));
@@ -75,5 +94,6 @@ const first = [...firstBySeq.values()];
 console.log(
   `feed latency, ${CLIENTS} clients on loopback, --interval ${INTERVAL}, ${SECONDS} s, 100 idle threads: ` +
     `${frames} snapshots received (${(bytes / frames / 1024).toFixed(1)} KiB each), ${gaps} seq gaps; ` +
-    `p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${pct(100)} ms; first client per snapshot p50 ${percentile(first, 50)} ms, p99 ${percentile(first, 99)} ms (kernel ${kernel()})`,
+    `p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${pct(100)} ms; first client per snapshot p50 ${percentile(first, 50)} ms, p99 ${percentile(first, 99)} ms; ` +
+    `run-queue wait per second: agent ${waited.agent.toFixed(0)} ms, clients' process ${waited.bench.toFixed(0)} ms (kernel ${kernel()})`,
 );

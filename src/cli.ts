@@ -26,6 +26,9 @@ function positiveNumber(name: string, unit: string) {
 
 const positiveSeconds = (name: string) => positiveNumber(name, "seconds");
 
+/** --pid, as every tracing command takes it. */
+const PID_FLAG = ["-p, --pid <pid>", "trace this process, its threads and every descendant (also those forked later)", positiveInteger("PID")] as const;
+
 /** For flags given more than once: each value is kept. */
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -51,7 +54,7 @@ const program = new Command()
 program
   .command("stat")
   .description("trace a process tree until it exits (or --duration, or Ctrl-C), then print where its time went")
-  .option("-p, --pid <pid>", "trace this process, its threads and every descendant (also those forked later)", positiveInteger("PID"))
+  .option(...PID_FLAG)
   .option("-d, --duration <seconds>", "stop after this many seconds", positiveSeconds("duration"))
   .option("-i, --interval <seconds>", "also report every this many seconds", positiveSeconds("interval"))
   .option("--json", "print one JSON document (and one JSON line per interval) instead of text")
@@ -74,7 +77,7 @@ serverFlags(
   program
     .command("top")
     .description("live view of a process tree: where each role's time goes, its tasks, latencies and diagnoses")
-    .option("-p, --pid <pid>", "trace this process, its threads and every descendant (also those forked later)", positiveInteger("PID"))
+    .option(...PID_FLAG)
     .option("-i, --interval <seconds>", "refresh every this many seconds (default 1)", positiveSeconds("interval"))
     .option("--serve [host:port]", `also serve the dashboard, feed and /metrics (as mltrace serve; default ${DEFAULT_LISTEN})`)
     .option("--connect <url>", "show a remote agent (mltrace serve) instead of tracing here, e.g. ws://gpu-box:7070 with --token")
@@ -101,7 +104,7 @@ serverFlags(
   program
     .command("serve")
     .description("trace a process tree and serve it live: a web dashboard at /, a WebSocket feed at /feed, Prometheus /metrics")
-    .option("-p, --pid <pid>", "trace this process, its threads and every descendant (also those forked later)", positiveInteger("PID"))
+    .option(...PID_FLAG)
     .option("-i, --interval <seconds>", "a snapshot every this many seconds (default 1)", positiveSeconds("interval"))
     .option("--listen <host:port>", `address to listen on (default ${DEFAULT_LISTEN}; port 0: any free port)`)
     .argument("[command...]", "command to launch and trace (after --); serve exits with its status"),

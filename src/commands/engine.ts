@@ -11,11 +11,10 @@ import type { HostInfo } from "../model/report.js";
 export interface Engine {
   readonly session: TraceSession;
   readonly host: HostInfo;
-  readonly interval_s: number;
   readonly channel: SnapshotChannel;
   /** Settles with the summary once the target has ended and it is published; null if stopped first. */
   readonly finished: Promise<TopSnapshot | null>;
-  /** Things the user should know, printed by the command once its view is gone. */
+  /** Things the user should know, kept for the command to print once its view is gone (unless `warn` was given). */
   readonly warnings: string[];
   /** Ends tracing now: detaches the probes; a command the engine launched gets SIGTERM. */
   stop(): void;
@@ -36,9 +35,11 @@ function selfCpuMeter(): () => number {
   };
 }
 
-export function startEngine(spec: TargetSpec, interval_s: number): Engine {
+/** `warn`: where warnings go as they happen; by default they wait in `warnings` (a TUI owns the screen). */
+export function startEngine(spec: TargetSpec, interval_s: number, warn?: (message: string) => void): Engine {
   const warnings: string[] = [];
-  const session = new TraceSession(spec, { warn: (m) => warnings.push(m) });
+  const note = warn ?? ((m: string) => warnings.push(m));
+  const session = new TraceSession(spec, { warn: note });
   const host = hostInfo(session.attachModes);
   const context = () => ({ target: session.target, host, started_ns: session.startedNs });
   const model = new LiveModel(context, interval_s);
@@ -58,14 +59,13 @@ export function startEngine(spec: TargetSpec, interval_s: number): Engine {
     return snap;
   }).catch((err: Error) => {
     // Reading a session that stop() closed meanwhile fails: nothing to show then.
-    if (!stopped) warnings.push(`could not read the final counters: ${err.message}`);
+    if (!stopped) note(`could not read the final counters: ${err.message}`);
     return null;
   });
 
   return {
     session,
     host,
-    interval_s,
     channel,
     finished,
     warnings,

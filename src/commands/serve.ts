@@ -6,8 +6,9 @@ import { UserError } from "../errors.js";
 import { generateToken } from "../serve/auth.js";
 import { DEFAULT_LIMITS } from "../serve/client-queue.js";
 import { bracketed, DEFAULT_LISTEN, isLoopback } from "../serve/origin.js";
+import type { TargetSpec } from "../collector/session.js";
 import { startFeedServer, type FeedServer, type ServerConfig } from "../serve/server.js";
-import { startEngine } from "./engine.js";
+import { startEngine, type Engine } from "./engine.js";
 import { exitStatus, targetSpec } from "./stat.js";
 
 export interface ServeFlags {
@@ -61,9 +62,12 @@ function checkOrigin(origin: string): string {
   return url.origin;
 }
 
+/** The server's configuration; `generated`: the token was made up here (so it is printed). */
+export type ServeConfig = ServerConfig & { generated: boolean };
+
 /** The server's configuration from the flags, or a UserError saying what is wrong. */
-export function serveConfig(flags: ServeFlags, listenDefault = DEFAULT_LISTEN): ServerConfig & { generated: boolean } {
-  const { host, port } = parseListen(flags.listen ?? listenDefault);
+export function serveConfig(flags: ServeFlags): ServeConfig {
+  const { host, port } = parseListen(flags.listen ?? DEFAULT_LISTEN);
   if (!isLoopback(host) && !flags.allowRemote) {
     throw new UserError(`listening on ${bracketed(host)} exposes the feed beyond this machine: add --allow-remote (the token is still required)`, 1);
   }
@@ -83,19 +87,31 @@ export function announce(server: FeedServer, config: { token: string; generated:
 // After the target ends: how long clients get to receive its last frames.
 const FINISH_MS = 2000;
 
-export async function runServe(argv: string[], options: ServeOptions): Promise<number> {
-  const spec = targetSpec(options.pid, argv);
-  const config = serveConfig(options);
-  const server = await startFeedServer(config);
+/**
+ * Tracing with its snapshots served (config given) or not (null). Listens
+ * before launching anything: a port in use fails with nothing to clean up.
+ */
+export async function startServedEngine(spec: TargetSpec, interval_s: number, config: ServeConfig, warn?: (message: string) => void): Promise<{ engine: Engine; server: FeedServer }>;
+export async function startServedEngine(spec: TargetSpec, interval_s: number, config: ServeConfig | null, warn?: (message: string) => void): Promise<{ engine: Engine; server: FeedServer | null }>;
+export async function startServedEngine(spec: TargetSpec, interval_s: number, config: ServeConfig | null, warn?: (message: string) => void) {
+  const server = config ? await startFeedServer(config) : null;
   let engine;
   try {
-    engine = startEngine(spec, options.interval ?? 1);
+    engine = startEngine(spec, interval_s, warn);
   } catch (err) {
-    await server.close();
+    await server?.close();
     throw err;
   }
-  server.serve(engine.channel, engine.host);
-  announce(server, config);
+  if (server && config) {
+    server.serve(engine.channel, engine.host);
+    announce(server, config);
+  }
+  return { engine, server };
+}
+
+export async function runServe(argv: string[], options: ServeOptions): Promise<number> {
+  const spec = targetSpec(options.pid, argv);
+  const { engine, server } = await startServedEngine(spec, options.interval ?? 1, serveConfig(options), (m) => process.stderr.write(`mltrace: ${m}\n`));
   if ("pid" in spec) process.stderr.write(`mltrace: tracing PID ${spec.pid} (${engine.session.target.comm}) and its descendants; Ctrl-C to stop\n`);
 
   const stopped = new Promise<"signal">((resolve) => {
@@ -105,7 +121,6 @@ export async function runServe(argv: string[], options: ServeOptions): Promise<n
   if (end === "signal") engine.stop();
   else await server.finish(FINISH_MS);
   await server.close();
-  for (const w of engine.warnings) process.stderr.write(`mltrace: ${w}\n`);
   const target = end === "signal" ? null : end?.target;
   return "argv" in spec && target ? exitStatus(target) : 0;
 }

@@ -7,10 +7,8 @@ import { createElement } from "react";
 import { UserError } from "../errors.js";
 import { FeedClient, feedUrl } from "../feed/client.js";
 import type { SnapshotSource } from "../model/channel.js";
-import { startFeedServer } from "../serve/server.js";
 import { Root } from "../views/tui/root.js";
-import { startEngine } from "./engine.js";
-import { announce, givenToken, serveConfig, type ServeFlags } from "./serve.js";
+import { givenToken, serveConfig, startServedEngine, type ServeFlags } from "./serve.js";
 import { targetSpec } from "./stat.js";
 
 export interface TopOptions extends ServeFlags {
@@ -53,20 +51,8 @@ async function remoteFeed(options: TopOptions, argv: string[]): Promise<Feed> {
 async function localFeed(options: TopOptions, argv: string[]): Promise<Feed> {
   const spec = targetSpec(options.pid, argv);
   const config = options.serve === undefined ? null : serveConfig({ ...options, listen: options.serve === true ? undefined : options.serve });
-  // Listen before launching anything: a port in use fails with nothing to clean up.
-  const server = config ? await startFeedServer(config) : null;
-  let engine;
-  try {
-    engine = startEngine(spec, options.interval ?? 1);
-  } catch (err) {
-    await server?.close();
-    throw err;
-  }
-  if (server && config) {
-    server.serve(engine.channel, engine.host);
-    // Printed before the alternate screen: it is in the scrollback during and after.
-    announce(server, config);
-  }
+  // The dashboard line is printed before the alternate screen: it is in the scrollback during and after.
+  const { engine, server } = await startServedEngine(spec, options.interval ?? 1, config);
   return {
     source: engine.channel,
     warnings: engine.warnings,

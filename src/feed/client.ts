@@ -3,8 +3,7 @@
 // while the connection is down (it reconnects on its own).
 import { WebSocket } from "ws";
 import { UserError } from "../errors.js";
-import type { SnapshotSource } from "../model/channel.js";
-import { SnapshotChannel } from "../model/channel.js";
+import { SnapshotChannel, type SnapshotSource } from "../model/channel.js";
 import type { TopSnapshot } from "../model/live.js";
 import { decodeFeed, SUBPROTOCOL, type Hello } from "./frames.js";
 

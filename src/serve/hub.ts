@@ -3,6 +3,7 @@
 // synchronously from the engine's publish; it never waits for a client.
 import type { WebSocket } from "ws";
 import {
+  decodeClientMessage,
   diagnosisChanges,
   diagnosisFrame,
   exitFrame,
@@ -10,7 +11,6 @@ import {
   shownDiagnoses,
   snapshotFrame,
   statusFrame,
-  decodeClientMessage,
   type FeedStatus,
 } from "../feed/frames.js";
 import type { TopSnapshot } from "../model/live.js";

@@ -25,25 +25,32 @@ const processCpuNs = (pid: number) => {
 
 interface Window {
   seconds: number;
-  /** the busy loop's CPU over the window, in cores */
+  /** the busy loop's CPU, in cores: the median of its one-second rates (the machine is shared: medians resist bursts) */
   targetCpu: number;
+  /** the agent's CPU, in cores, the same way */
   agentCpu: number;
   maxRss: number;
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
 /** Samples for `seconds`, or until `until` says stop. */
 async function measure(agent: number, busy: number, seconds: number, until: () => Promise<boolean> = async () => false): Promise<Window> {
-  const t0 = process.hrtime.bigint();
-  const busy0 = cpuNs(busy);
-  const agent0 = processCpuNs(agent);
+  const start = Date.now();
+  const rates = { target: [] as number[], agent: [] as number[] };
+  let mark = { at: process.hrtime.bigint(), busy: cpuNs(busy), agent: processCpuNs(agent) };
   let maxRss = rssBytes(agent);
-  const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline && !(await until())) {
+  while (Date.now() < start + seconds * 1000 && !(await until())) {
     await sleep(100);
     maxRss = Math.max(maxRss, rssBytes(agent));
+    const now = { at: process.hrtime.bigint(), busy: cpuNs(busy), agent: processCpuNs(agent) };
+    const wall = Number(now.at - mark.at);
+    if (wall < 1e9) continue;
+    rates.target.push((now.busy - mark.busy) / wall);
+    rates.agent.push((now.agent - mark.agent) / wall);
+    mark = now;
   }
-  const wall = Number(process.hrtime.bigint() - t0);
-  return { seconds: wall / 1e9, targetCpu: (cpuNs(busy) - busy0) / wall, agentCpu: (processCpuNs(agent) - agent0) / wall, maxRss };
+  return { seconds: (Date.now() - start) / 1000, targetCpu: median(rates.target), agentCpu: median(rates.agent), maxRss };
 }
 
 describeEbpf("slow feed clients", () => {
@@ -72,7 +79,7 @@ wait
       const clients = async () => Number(/^mltrace_feed_clients (\d+)$/m.exec(await metrics())![1]);
       await sleep(3000); // warm-up: the job's workers started, V8 settled
 
-      const before = await measure(pid, busy, 6);
+      const before = await measure(pid, busy, 8);
       const framesBefore = good.snapshots().length;
       const sizes: number[] = [];
       good.ws.on("message", (d: Buffer) => sizes.push(d.length));
@@ -82,7 +89,7 @@ wait
       // Until every stuck client has been cut off (10 s without catching up, once dropping).
       const during = await measure(pid, busy, 60, async () => (await clients()) === 1);
       const framesDuring = good.snapshots().length - framesStuckFrom;
-      const after = await measure(pid, busy, 6);
+      const after = await measure(pid, busy, 8);
       const text = await metrics();
 
       const frameBytes = sizes.reduce((a, b) => a + b, 0) / Math.max(sizes.length, 1);
@@ -100,11 +107,18 @@ wait
       );
       expect(await clients()).toBe(1);
       expect(Number(/^mltrace_feed_frames_dropped_total (\d+)$/m.exec(text)![1])).toBeGreaterThan(0);
-      // The measurement means something only if unbounded queues would have shown.
-      expect(unbounded).toBeGreaterThan(4 * (bound + 32 * 2 ** 20));
-      expect(growth).toBeLessThan(bound + 32 * 2 ** 20);
-      // The traced job ran as fast with the stuck clients as around them.
-      expect(during.targetCpu).toBeGreaterThan(0.8 * Math.min(before.targetCpu, after.targetCpu));
+      // V8's heap grows by tens of MiB on its own over such a run (and keeps it after the
+      // stuck clients are gone), hence the slack; the measurement means something only
+      // if unbounded queues would have shown far beyond it.
+      const slack = 40 * 2 ** 20;
+      expect(unbounded).toBeGreaterThan(4 * (bound + slack));
+      expect(growth).toBeLessThan(bound + slack);
+      // The traced job ran as fast with the stuck clients as around them. The
+      // machine is shared (other suites run beside this one), so its share
+      // drifts by a third between windows; what could slow it is the agent's
+      // own CPU, and that must not grow with stuck clients.
+      expect(during.agentCpu).toBeLessThan(1.25 * Math.max(before.agentCpu, after.agentCpu) + 0.02);
+      expect(during.targetCpu).toBeGreaterThan(0.7 * Math.min(before.targetCpu, after.targetCpu));
       // and the reading client missed nothing
       const seqs = good.snapshots();
       expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));

@@ -1,6 +1,7 @@
 // `mltrace top --connect`: the TUI in a terminal (tmux) fed by a remote agent
 // (`mltrace serve` on the pipeline), showing its data, saying so when the
-// agent goes away, and refusing a wrong token or URL in one line.
+// agent goes away, and refusing a wrong token or URL in one line. And
+// `top --serve`: the TUI and the server in one process.
 import { mkdtempSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
@@ -8,6 +9,7 @@ import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { alive } from "../helpers/bpf-held.js";
 import { describeEbpf } from "../helpers/ebpf.js";
+import { reader } from "../helpers/feed.js";
 import { cli, mltrace, pipeline, waitFor } from "../helpers/mltrace.js";
 
 const TOKEN = "connect-token-0123456789abcdef";
@@ -26,7 +28,7 @@ afterEach(() => {
   tmux("kill-server");
 });
 
-describeEbpf("mltrace top --connect", () => {
+describeEbpf("mltrace top --connect and --serve", () => {
   it("shows a remote agent's target with roles and live numbers, and says when the agent is gone", async () => {
     const agent = mltrace(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN, "--interval", "0.5", "--", pipeline, "--workers", "2", "--threads", "2", "--batches", "100000", "--slow-loader"]);
     try {
@@ -51,6 +53,23 @@ describeEbpf("mltrace top --connect", () => {
     } finally {
       agent.child.kill("SIGTERM");
     }
+  });
+
+  it("top --serve: the TUI traces and the same process serves the feed and /metrics, until q", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mltrace-top-serve-"));
+    const err = join(dir, "stderr");
+    const pid = startTop(`exec ${process.execPath} ${cli} top --serve 127.0.0.1:0 --interval 0.5 -- ${pipeline} --workers 2 --threads 2 --batches 100000 --slow-loader 2>${err}`);
+    await waitFor("the dashboard line", () => /dashboard http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}/.test(readFileSync(err, "utf8")), 20_000);
+    const [, address, token] = /dashboard http:\/\/(127\.0\.0\.1:\d+)\/\?token=([0-9a-f]{64})/.exec(readFileSync(err, "utf8"))!;
+    await waitFor("the roles on screen", () => /dataloader 1/.test(screen()), 20_000);
+    const feed = reader(address!, { token });
+    await feed.opened;
+    await waitFor("two snapshots on the feed", () => feed.snapshots().length >= 2, 10_000);
+    const metrics = await fetch(`http://${address}/metrics`, { headers: { Authorization: `Bearer ${token}` } }).then((r) => r.text());
+    expect(metrics).toMatch(/^mltrace_sched_oncpu_seconds_total\{role="dataloader"\} [\d.]+$/m);
+    tmux("send-keys", "-t", "top", "q");
+    await waitFor("top to exit", () => !alive(pid), 10_000);
+    expect(await feed.closed).toBe(1001);
   });
 
   it("exits with one line on a wrong token or a bad URL", async () => {

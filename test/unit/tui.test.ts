@@ -61,6 +61,14 @@ describe("top frames at 80×24", () => {
     expectFits(text, 80, 24);
   });
 
+  it("a remote feed's notice (disconnected) replaces the state in the header; the data stays", () => {
+    const text = frame({ ...runningSnapshot(3), notice: "disconnected, reconnecting" });
+    expect(text.split("\n")[0]).toMatch(/disconnected, reconnecting$/);
+    expect(text).not.toContain("running");
+    expect(text).toMatch(/dataloader/);
+    expectFits(text, 80, 24);
+  });
+
   it("tasks view lists threads under their process, sorted by the chosen column", () => {
     const byCpu = frame(runningSnapshot(), { view: 1 });
     expect(byCpu).toMatch(/└101\s+intra-op\s+pool-1/);
