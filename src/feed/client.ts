@@ -5,7 +5,7 @@ import { WebSocket } from "ws";
 import { UserError } from "../errors.js";
 import { SnapshotChannel, type SnapshotSource } from "../model/channel.js";
 import type { TopSnapshot } from "../model/live.js";
-import { decodeFeed, SUBPROTOCOL, type Hello } from "./frames.js";
+import { CLOSE_TOKEN_REQUIRED, CLOSE_WRONG_TOKEN, decodeFeed, SUBPROTOCOL, type Hello } from "./frames.js";
 
 // Agents send big frames (every thread of a large job); the default 100 MiB of ws is fine, this is a bound.
 const MAX_FRAME = 64 << 20;
@@ -80,8 +80,13 @@ export class FeedClient implements SnapshotSource {
         this.agentDone = true;
       }
     });
-    ws.on("close", () => {
+    ws.on("close", (code: number) => {
       if (this.closed) return;
+      if (code === CLOSE_TOKEN_REQUIRED || code === CLOSE_WRONG_TOKEN) {
+        // the agent will say the same on every retry: not worth reconnecting
+        this.closed = true;
+        return onFail(code === CLOSE_TOKEN_REQUIRED ? "401, the agent wants a token" : "403, wrong token");
+      }
       if (!greeted && !this.channel) return onFail("the connection closed before the agent said hello");
       if (this.agentDone) return;
       this.notice("disconnected, reconnecting");

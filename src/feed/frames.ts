@@ -11,6 +11,9 @@ import { schemaRoot } from "../schema/schema.js";
 /** Bumped on incompatible changes, with the subprotocol's name. */
 export const SCHEMA_VERSION = 1;
 export const SUBPROTOCOL = "mltrace.v1";
+/** Close codes for a refused token (4000-4999 are the application's own), as HTTP's 401 and 403. */
+export const CLOSE_TOKEN_REQUIRED = 4401;
+export const CLOSE_WRONG_TOKEN = 4403;
 export const CAPABILITIES = ["snapshot", "diagnosis", "exit", "ping", "status", "metrics"];
 
 // The descriptor extension patches protobufjs's Root (toDescriptor); it is

@@ -46,9 +46,14 @@ function subprotocolToken(req: IncomingMessage): string | undefined {
   return offeredSubprotocols(req).find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX))?.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
 }
 
-/** The token a request presents, by header, cookie or (upgrades only) subprotocol. */
+/**
+ * The token a request presents: a bearer header, else (upgrades only) the
+ * subprotocol, else the cookie. Explicit tokens come first because cookies
+ * ignore ports: a dashboard from the agent on :7070 sends that agent's cookie
+ * to the agent on :7071 of the same host too, beside the token it meant.
+ */
 export function presentedToken(req: IncomingMessage, upgrade: boolean): string | undefined {
-  return bearer(req) ?? cookie(req) ?? (upgrade ? subprotocolToken(req) : undefined);
+  return bearer(req) ?? (upgrade ? subprotocolToken(req) : undefined) ?? cookie(req);
 }
 
 export type AuthResult = { ok: true } | { ok: false; status: 401 | 403; reason: string };

@@ -76,15 +76,21 @@ function upgradeHead(path: string, headers: Record<string, string>): string {
 }
 
 /** The status code of an upgrade that was refused (or 101), and all the bytes that came back. */
-export function rawUpgrade(address: string, headers: Record<string, string>, path = "/feed"): Promise<{ status: number; response: string }> {
+export function rawUpgrade(
+  address: string,
+  headers: Record<string, string>,
+  path = "/feed",
+  { untilClosed = false } = {},
+): Promise<{ status: number; response: string }> {
   const [hostname, port] = address.split(":");
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname!, () => socket.write(upgradeHead(path, headers)));
     let response = "";
     socket.on("data", (d) => {
       response += d.toString("latin1");
-      // Accepted: the head is all we wanted (a refusal is ended by the server).
-      if (response.startsWith("HTTP/1.1 101") && response.includes("\r\n\r\n")) socket.destroy();
+      // Accepted: the head is all we wanted (a refusal is ended by the server),
+      // unless the caller waits for what follows until the server closes.
+      if (!untilClosed && response.startsWith("HTTP/1.1 101") && response.includes("\r\n\r\n")) socket.destroy();
     });
     socket.setTimeout(2000, () => socket.destroy());
     socket.on("error", reject);

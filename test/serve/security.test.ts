@@ -6,7 +6,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { SUBPROTOCOL, encodeClientMessage } from "../../src/feed/frames.js";
+import { CLOSE_TOKEN_REQUIRED, CLOSE_WRONG_TOKEN, SUBPROTOCOL, encodeClientMessage } from "../../src/feed/frames.js";
 import { TOKEN, rawUpgrade, reader, sleep, testServer, type TestServer } from "../helpers/feed.js";
 import { waitFor } from "../helpers/mltrace.js";
 
@@ -69,17 +69,37 @@ it("refuses every route and method without the token (401) and with a wrong one 
 });
 
 it("refuses a WebSocket without the token, with a wrong one, and never sends it a frame", async () => {
-  for (const options of [{}, { token: "wrong-token-0123456789" }, { protocols: [SUBPROTOCOL, "mltrace.token.wrong-token-0123456789"] }]) {
+  // A well-formed feed request hears it from the close code (a browser cannot
+  // see an upgrade's HTTP status): 4401 without a token, 4403 with a wrong one.
+  const wrongCookie = { headers: { Cookie: "mltrace_token=wrong-token-0123456789" } };
+  const cases = [{}, { token: "wrong-token-0123456789" }, { protocols: [SUBPROTOCOL, "mltrace.token.wrong-token-0123456789"] }, wrongCookie];
+  for (const options of cases) {
     const c = reader(t.address, options);
-    await expect(c.opened).rejects.toMatchObject({ status: "token" in options || options.protocols ? 403 : 401 });
+    const code = await c.closed;
+    expect(code, JSON.stringify(options)).toBe(Object.keys(options).length === 0 ? CLOSE_TOKEN_REQUIRED : CLOSE_WRONG_TOKEN);
     t.tick();
     await sleep(50);
     expect(c.messages).toHaveLength(0);
   }
-  // raw: not one byte of a frame after the refusal
-  const raw = await rawUpgrade(t.address, { Host: t.address, "Sec-WebSocket-Protocol": SUBPROTOCOL });
-  expect(raw.status).toBe(401);
-  expect(raw.response).toMatch(/\r\n\r\ntoken required\n$/);
+  // raw: after the 101, one close frame and not one byte of data
+  const raw = await rawUpgrade(t.address, { Host: t.address, "Sec-WebSocket-Protocol": SUBPROTOCOL }, "/feed", { untilClosed: true });
+  expect(raw.status).toBe(101);
+  const frames = raw.response.slice(raw.response.indexOf("\r\n\r\n") + 4);
+  expect(frames.charCodeAt(0)).toBe(0x88); // FIN + close: the first and only frame
+  expect(frames.slice(4)).toBe("auth refused: token required");
+  // not a feed request (no subprotocol): the plain HTTP refusal
+  const bare = await rawUpgrade(t.address, { Host: t.address });
+  expect(bare.status).toBe(401);
+  expect(bare.response).toMatch(/\r\n\r\ntoken required\n$/);
+});
+
+it("prefers the token a WebSocket names over a cookie another agent on this host set", async () => {
+  // cookies ignore ports: a dashboard from another agent's port sends that agent's cookie too
+  const c = reader(t.address, { protocols: [SUBPROTOCOL, `mltrace.token.${TOKEN}`], headers: { Cookie: "mltrace_token=another-agents-token-012345" } });
+  await c.opened;
+  t.tick();
+  await waitFor("a snapshot", () => c.snapshots().length > 0);
+  c.ws.close();
 });
 
 it("accepts the token as bearer, cookie (set by ?token=) or subprotocol, and selects only mltrace.v1", async () => {
