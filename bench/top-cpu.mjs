@@ -5,7 +5,7 @@
 // window after a warm-up. `stat --interval 1` on the same workload is the
 // baseline: the same tracing with no frame to draw.
 //
-//   node bench/top-cpu.mjs [runs=5] [window_s=20]
+//   node bench/top-cpu.mjs [runs=5] [window_s=20] [warmup_s=10]
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { cli, root } from "./lib.mjs";
 
 const runs = Number(process.argv[2] ?? 5);
 const windowS = Number(process.argv[3] ?? 20);
-const warmupS = 10;
+const warmupS = Number(process.argv[4] ?? 10);
 const workload = ["/usr/bin/python3", join(root, "test", "workloads", "torch_roles.py"), "1000"];
 const session = "mltrace-bench-top";
 
