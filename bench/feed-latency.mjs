@@ -12,10 +12,9 @@
 // (schedstat run_delay), which is what the tail is made of on a busy
 // machine. BENCH_DEBUG=1 passes the agent's stderr through.
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { WebSocket } from "ws";
-import { cli, kernel, root } from "./lib.mjs";
+import { cli, kernel, root, schedstatNs } from "./lib.mjs";
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -36,18 +35,6 @@ const address = await new Promise((resolve, reject) => {
   timer.unref();
 });
 
-/** ns the process's threads have waited runnable for a CPU (schedstat): how contended the machine is for it. */
-function runDelayNs(pid) {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1]);
-    } catch {
-      // a thread that ended meanwhile
-    }
-  }
-  return ns;
-}
 
 const received = Array.from({ length: CLIENTS }, () => []);
 const sockets = await Promise.all(
@@ -61,9 +48,9 @@ const sockets = await Promise.all(
       }),
   ),
 );
-const waited0 = { agent: runDelayNs(agent.pid), bench: runDelayNs(process.pid) };
+const waited0 = { agent: schedstatNs(agent.pid, 1), bench: schedstatNs(process.pid, 1) };
 await new Promise((r) => setTimeout(r, SECONDS * 1000));
-const waited = { agent: (runDelayNs(agent.pid) - waited0.agent) / SECONDS / 1e6, bench: (runDelayNs(process.pid) - waited0.bench) / SECONDS / 1e6 };
+const waited = { agent: (schedstatNs(agent.pid, 1) - waited0.agent) / SECONDS / 1e6, bench: (schedstatNs(process.pid, 1) - waited0.bench) / SECONDS / 1e6 };
 for (const ws of sockets) ws.close();
 agent.kill("SIGTERM");
 await new Promise((r) => agent.on("close", r));

@@ -2,7 +2,7 @@
 // attached around a run, interleaving variants round after round so drift in
 // a noisy machine hits them alike, and the Markdown table of results.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -72,4 +72,20 @@ export async function interleave(title, unit, variants, rounds) {
 
 export function kernel() {
   return spawnSync("uname", ["-r"], { encoding: "utf8" }).stdout.trim();
+}
+
+/**
+ * A field of each thread's /proc/PID/task/TID/schedstat, summed over the process:
+ * 0 = ns on a CPU, 1 = ns waiting runnable for one (the kernel's accounting).
+ */
+export function schedstatNs(pid, field) {
+  let total = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[field]);
+    } catch {
+      // a thread that exited between readdir and read: its time is gone with it
+    }
+  }
+  return total;
 }

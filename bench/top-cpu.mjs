@@ -7,9 +7,8 @@
 //
 //   node bench/top-cpu.mjs [runs=5] [window_s=20] [warmup_s=10]
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, root } from "./lib.mjs";
+import { cli, root, schedstatNs } from "./lib.mjs";
 
 const runs = Number(process.argv[2] ?? 5);
 const windowS = Number(process.argv[3] ?? 20);
@@ -19,19 +18,6 @@ const session = "mltrace-bench-top";
 
 const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
 const tmux = (...args) => spawnSync("tmux", args, { encoding: "utf8" });
-
-/** ns on CPU of every thread of pid, now. */
-function cpuNs(pid) {
-  let total = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // a thread that exited between readdir and read: its time is gone with it
-    }
-  }
-  return total;
-}
 
 /** One run: mltrace's CPU share of one core over the window, in percent. */
 async function measure(args) {
@@ -43,10 +29,10 @@ async function measure(args) {
   try {
     const pid = Number(tmux("display-message", "-p", "-t", session, "#{pane_pid}").stdout.trim());
     await sleep(warmupS);
-    const before = cpuNs(pid);
+    const before = schedstatNs(pid, 0);
     const t0 = process.hrtime.bigint();
     await sleep(windowS);
-    const used = cpuNs(pid) - before;
+    const used = schedstatNs(pid, 0) - before;
     const wall = Number(process.hrtime.bigint() - t0);
     return (100 * used) / wall;
   } finally {
