@@ -200,8 +200,11 @@ export class TraceSession {
     const ioOf = this.io?.readSlots(slots) ?? (() => NO_IO);
     const numaOf = this.numa?.readSlots(slots) ?? (() => NO_NUMA);
     const live: ThreadSample[] = [];
-    for (const { slot, phase: _phase, tgid: _tgid, ...t } of threads) {
-      const thread = { ...t, ...faultsOf(slot), ...ioOf(slot), ...numaOf(slot) };
+    for (const record of threads) {
+      const slot = record.slot;
+      // The other families' counters join the record in place (no copy, as in
+      // readThreads); slot, phase and tgid stay on it, unused by the model.
+      const thread: ThreadSample = Object.assign(record, faultsOf(slot), ioOf(slot), numaOf(slot));
       if (thread.exited) {
         this.finished.set(threadKey(thread), thread);
         this.probes.forgetThread(slot, (s) => {
