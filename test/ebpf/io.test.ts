@@ -47,8 +47,13 @@ for (const mode of ["tp_btf", "raw_tp"] as const) {
         const completions = report.io.device_latency_hist.reduce((n: number, b: { count: number }) => n + b.count, 0);
         expect(completions).toBeLessThanOrEqual(report.io.read_ops + report.io.write_ops);
         expect(completions).toBeGreaterThanOrEqual(0.97 * (report.io.read_ops + report.io.write_ops));
-        // O_DIRECT bypasses the page cache.
-        expect(report.io.pagecache_misses).toBeLessThan(16);
+        // O_DIRECT bypasses the page cache: what the target added to it is
+        // its programs loading from a cold cache (binary, ld.so, libc), whose
+        // readahead adds whole windows of folios beyond the pages it read (35
+        // folios for 8 pages read, seen in a clean-clone CI run). The same
+        // allowance as the parent's program loading above: 1 MiB of 4 KiB pages;
+        // the 64 MiB read through the cache would be 16,384 of them.
+        expect(report.io.pagecache_misses).toBeLessThan(MiB / 4096);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
