@@ -45,6 +45,16 @@ describe("top frames at 80×24", () => {
     expect(text).not.toContain("events lost");
   });
 
+  it("on-CPU histories are drawn as blocks scaled to the busiest role, no level digits left", () => {
+    const text = frame(runningSnapshot(5), {}, 100, 30);
+    const row = (role: string) => text.split("\n").find((l) => l.startsWith(role))!;
+    // the table ends at OFF-CPU; the history follows it: 5 intervals, blocks only
+    const history = (role: string) => row(role).slice(text.split("\n").find((l) => l.startsWith("ROLE"))!.indexOf("on-CPU history")).trim();
+    // dataloader: 1.5 CPUs, the peak (full block); trainer: 0.1 of it (lowest block)
+    expect(history("dataloader")).toBe("█████");
+    expect(history("trainer")).toBe("▁▁▁▁▁");
+  });
+
   it("exited: says so with the exit code and shows the whole session", () => {
     const text = frame(exitedSnapshot());
     expectFits(text, 80, 24);

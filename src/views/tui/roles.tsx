@@ -1,9 +1,9 @@
 // Where each role's time goes this interval, with its on-CPU history.
-import { Box, Text } from "ink";
+import { Box, Text, Transform } from "ink";
 import type { RoleHistory } from "../../model/live.js";
 import type { Report } from "../../model/report.js";
 import { table } from "../format.js";
-import { sparkline } from "../sparkline.js";
+import { levelsToBlocks, sparkLevels } from "../sparkline.js";
 import { cpus, fit } from "./text.js";
 
 export interface RolesProps {
@@ -21,14 +21,21 @@ export function RolesPanel({ report, history, width }: RolesProps) {
   const lines = table(rows, new Set([1, 2, 3, 4, 5]));
   const sparkWidth = Math.max(0, Math.min(30, width - (lines[0]?.length ?? 0) - 4));
   const peak = Math.max(0, ...history.flatMap((h) => h.oncpu));
-  const spark = (role: string) => sparkline(history.find((h) => h.role === role)?.oncpu ?? [], sparkWidth, peak);
+  const levels = (role: string) => sparkLevels(history.find((h) => h.role === role)?.oncpu ?? [], sparkWidth, peak);
   const body = lines.map((line, i) =>
-    fit(`${line.padEnd(lines[0]!.length)}  ${sparkWidth > 4 ? (i === 0 ? "on-CPU history" : spark(report.roles[i - 1]!.role)) : ""}`, width),
+    fit(`${line.padEnd(lines[0]!.length)}  ${sparkWidth > 4 ? (i === 0 ? "on-CPU history" : levels(report.roles[i - 1]!.role)) : ""}`, width),
   );
+  // The histories are laid out as level digits (plain ASCII, which Ink
+  // measures twice a frame without its costly grapheme segmenter) and
+  // become blocks, one cell each, as each line is written.
+  const historyAt = lines[0]!.length + 2;
+  const drawBlocks = (line: string, index: number) => (index === 0 ? line : line.slice(0, historyAt) + levelsToBlocks(line.slice(historyAt)));
   return (
     <Box flexDirection="column">
       <Text bold>{fit(`Where time goes, in CPUs (threads' time / wall time), ${report.duration_s.toFixed(1)} s`, width)}</Text>
-      <Text>{body.join("\n")}</Text>
+      <Transform transform={drawBlocks}>
+        <Text>{body.join("\n")}</Text>
+      </Transform>
     </Box>
   );
 }
