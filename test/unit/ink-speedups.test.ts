@@ -1,6 +1,8 @@
 // The cross-frame caches and the plain-text fast path patched into Ink must
 // not change a single character of any frame, and must bound what Ink keeps.
 import { createElement } from "react";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import chalk from "chalk";
 import { Text } from "ink";
 import { render } from "ink-testing-library";
@@ -61,6 +63,13 @@ describe("Ink speed-ups", () => {
       const line = Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join("");
       expect(plainCells(line), line).toEqual(styledCharsFromTokens(tokenize(line)));
     }
+  });
+
+  it("serves Ink's row-to-text function with a fast path that writes the same text", () => {
+    // its own process: module hooks apply only to modules not loaded yet
+    const run = spawnSync(process.execPath, [join(import.meta.dirname, "..", "helpers", "ink-hooks-check.mjs")], { encoding: "utf8" });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ hooked: true, rows: 2000, mismatches: 0 });
   });
 
   it("leaves text it cannot vouch for to Ink", () => {

@@ -17,7 +17,7 @@
 // Ink's internals are not API: install() checks the shape it patches and
 // leaves Ink alone (slower, still right) when a new version changed it.
 
-import { createRequire } from "node:module";
+import { createRequire, register } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -87,6 +87,16 @@ const WIDTH_LIMIT = 4000;
 
 // Texts whose measured size Ink keeps: a frame lays out a few dozen.
 const MEASURED_LIMIT = 500;
+
+/**
+ * Serves Ink's row-to-text function with a fast path for rows without
+ * styles (src/views/tui/ink-load-hooks.ts). Must run before Ink is first
+ * imported; a no-op where module hooks are not available.
+ */
+export function registerInkLoadHooks(): void {
+  if (typeof register !== "function") return;
+  register("./ink-load-hooks.js", import.meta.url);
+}
 
 let installed: boolean | undefined;
 const lines = new TwoGenerationCache<StyledChar[]>(LINE_LIMIT);
