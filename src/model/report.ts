@@ -146,22 +146,22 @@ export interface Report {
   cpu_limits: CpuLimits & { usable_cpus: number };
 }
 
+// These run per thread and per process every interval: plain loops that
+// fill one object, where Object.fromEntries built an array of pairs first.
 function zeroCounters(): Counters {
-  return Object.fromEntries(threadCounterNames.map((n) => [n, 0])) as unknown as Counters;
+  const out = {} as Counters;
+  for (const name of threadCounterNames) out[name] = 0;
+  return out;
 }
 
 function addCounters(into: Counters, from: Counters): void {
   for (const name of threadCounterNames) into[name] += from[name];
 }
 
-function diffCounters(cur: Counters, prev: Counters | undefined): Counters {
-  const out = zeroCounters();
-  for (const name of threadCounterNames) out[name] = cur[name] - (prev?.[name] ?? 0);
-  return out;
-}
-
 function pick<K extends keyof Counters>(c: Counters, names: readonly K[]): Pick<Counters, K> {
-  return Object.fromEntries(names.map((n) => [n, c[n]])) as Pick<Counters, K>;
+  const out = {} as Pick<Counters, K>;
+  for (const name of names) out[name] = c[name];
+  return out;
 }
 
 const rowCounterNames = [...schedCounterNames, "faults_minor", "faults_major", "read_bytes", "write_bytes"] as const;
@@ -226,7 +226,8 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
   }
   const threadDeltas: ThreadSample[] = liveThreads.map((t) => {
     const before = prevLive.get(threadKey(t));
-    const delta = { ...t, ...diffCounters(t, before) };
+    const delta: ThreadSample = { ...t };
+    for (const name of threadCounterNames) delta[name] = t[name] - (before?.[name] ?? 0);
     for (const h of arrayNames) delta[h] = subtractSlots(t[h], before?.[h]);
     return delta;
   });
