@@ -1,16 +1,42 @@
 #include "ring_poller.h"
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
 namespace mltrace {
 
-// Short enough that Stop() returns promptly, long enough to cost nothing idle.
-static constexpr int kPollTimeoutMs = 50;
+// The poll thread sleeps until records arrive or Stop() wakes it: no timer,
+// so an idle session costs no wake-ups at all.
+static constexpr int kPollForever = -1;
 
 int RingPoller::Start(Napi::Env env, int map_fd, Napi::Function on_batch, Napi::Function on_error) {
   ring_ = ring_buffer__new(map_fd, &RingPoller::OnRecord, this, nullptr);
   if (!ring_) return errno ? errno : EINVAL;
+  // Stop()'s doorbell, in the ring's own epoll set. libbpf reads an event's
+  // data as the index of the ring to drain: 0, our only ring, so a ring of
+  // the doorbell just drains that ring once more and returns from the poll.
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) {
+    int err = errno;
+    ring_buffer__free(ring_);
+    ring_ = nullptr;
+    return err;
+  }
+  epoll_event doorbell{};
+  doorbell.events = EPOLLIN;
+  doorbell.data.fd = 0;
+  if (epoll_ctl(ring_buffer__epoll_fd(ring_), EPOLL_CTL_ADD, wake_fd_, &doorbell) != 0) {
+    int err = errno;
+    close(wake_fd_);
+    wake_fd_ = -1;
+    ring_buffer__free(ring_);
+    ring_ = nullptr;
+    return err;
+  }
   batches_ = Napi::ThreadSafeFunction::New(env, on_batch, "mltrace-ring-batches", 0, 1);
   errors_ = Napi::ThreadSafeFunction::New(env, on_error, "mltrace-ring-errors", 0, 1);
   thread_ = std::thread(&RingPoller::Run, this);
@@ -31,7 +57,7 @@ int RingPoller::OnRecord(void* ctx, void* data, size_t size) {
 
 void RingPoller::Run() {
   while (!stopping_.load()) {
-    int n = ring_buffer__poll(ring_, kPollTimeoutMs);
+    int n = ring_buffer__poll(ring_, kPollForever);
     if (n < 0 && n != -EINTR) {
       auto* err = new int(-n);
       errors_.NonBlockingCall(err, [](Napi::Env env, Napi::Function fn, int* e) {
@@ -58,7 +84,13 @@ void RingPoller::Run() {
 void RingPoller::Stop() {
   if (!ring_) return;
   stopping_.store(true);
+  uint64_t ring = 1;
+  if (write(wake_fd_, &ring, sizeof(ring)) < 0) {
+    // An eventfd write fails only past 2^64-2 rings: the thread is awake anyway.
+  }
   if (thread_.joinable()) thread_.join();
+  close(wake_fd_);
+  wake_fd_ = -1;
   batches_.Release();
   errors_.Release();
   ring_buffer__free(ring_);

@@ -26,6 +26,7 @@ class RingPoller {
   void Run();                                              // poll thread
 
   struct ring_buffer* ring_ = nullptr;
+  int wake_fd_ = -1;  // eventfd Stop() rings to end the poll
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   Napi::ThreadSafeFunction batches_;
