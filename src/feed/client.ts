@@ -85,7 +85,9 @@ export class FeedClient implements SnapshotSource {
       if (code === CLOSE_TOKEN_REQUIRED || code === CLOSE_WRONG_TOKEN) {
         // the agent will say the same on every retry: not worth reconnecting
         this.closed = true;
-        return onFail(code === CLOSE_TOKEN_REQUIRED ? "401, the agent wants a token" : "403, wrong token");
+        const why = code === CLOSE_TOKEN_REQUIRED ? "401, the agent wants a token" : "403, wrong token";
+        // a restarted agent with another token: the data stays, and the header says why it stopped
+        return this.channel ? this.notice(`refused by the agent (${why}); not reconnecting`) : onFail(why);
       }
       if (!greeted && !this.channel) return onFail("the connection closed before the agent said hello");
       if (this.agentDone) return;
