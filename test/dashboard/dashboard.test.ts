@@ -143,7 +143,8 @@ describeEbpf("dashboard in a browser", () => {
       await openOn(page, a!, `#agents=${url}|${TOKEN_B}`);
       const badge = card(page, url).locator('[data-k="status"]');
       await expect.poll(() => badge.innerText(), { timeout: 30_000 }).toMatch(/^target exited \(code 0\)/);
-      expect(await card(page, url).locator(".notice").innerText()).toMatch(/whole session/);
+      // the exit frame comes first, the final snapshot right after it
+      await expect.poll(() => card(page, url).locator(".notice").innerText(), { timeout: 10_000 }).toMatch(/whole session/);
       expect(await card(page, url).locator('table.roles tr[data-role="trainer"]').count()).toBe(1);
       expect(await c.run.exited).toBe(0);
       await page.close();
