@@ -133,17 +133,18 @@ export async function startFeedServer(config: ServerConfig): Promise<FeedServer>
     if (!hostAllowed(hosts, req.headers.host)) return refuseUpgrade(socket, 403, "Host not allowed");
     if (!originAllowed(policy, req.headers.origin, req.headers.host)) return refuseUpgrade(socket, 403, "Origin not allowed");
     const auth = authorize(config.token, presentedToken(req, true));
-    const isFeed = new URL(req.url ?? "/", "http://mltrace.invalid").pathname === "/feed" && offeredSubprotocols(req).includes(SUBPROTOCOL);
+    const feedPath = new URL(req.url ?? "/", "http://mltrace.invalid").pathname === "/feed";
+    const speaksFeed = offeredSubprotocols(req).includes(SUBPROTOCOL);
     if (!auth.ok) {
       // A page never sees the HTTP status of a refused upgrade: to a browser
       // a 403 and a closed port look alike. A well-formed feed request is
       // told with the close code instead (4401/4403 mirror 401/403), before
       // anything else is sent; anything else gets the HTTP status.
-      if (!isFeed) return refuseUpgrade(socket, auth.status, auth.reason);
+      if (!feedPath || !speaksFeed) return refuseUpgrade(socket, auth.status, auth.reason);
       return wss.handleUpgrade(req, socket, head, (ws) => ws.close(auth.status === 401 ? CLOSE_TOKEN_REQUIRED : CLOSE_WRONG_TOKEN, `auth refused: ${auth.reason}`));
     }
-    if (new URL(req.url ?? "/", "http://mltrace.invalid").pathname !== "/feed") return refuseUpgrade(socket, 404, "not found");
-    if (!offeredSubprotocols(req).includes(SUBPROTOCOL)) return refuseUpgrade(socket, 400, `subprotocol ${SUBPROTOCOL} required`);
+    if (!feedPath) return refuseUpgrade(socket, 404, "not found");
+    if (!speaksFeed) return refuseUpgrade(socket, 400, `subprotocol ${SUBPROTOCOL} required`);
     const feed = hub;
     if (!feed) return refuseUpgrade(socket, 503, "starting");
     wss.handleUpgrade(req, socket, head, (ws) => feed.attach(ws));
