@@ -8,6 +8,7 @@ import {
   schedCounterNames,
   threadCounterNames,
   threadKey,
+  zeroCounters,
   type CpuLimits,
   type DropCounts,
   type IoDeviceSample,
@@ -146,18 +147,11 @@ export interface Report {
   cpu_limits: CpuLimits & { usable_cpus: number };
 }
 
-// These run per thread and per process every interval: plain loops that
-// fill one object, where Object.fromEntries built an array of pairs first.
-function zeroCounters(): Counters {
-  const out = {} as Counters;
-  for (const name of threadCounterNames) out[name] = 0;
-  return out;
-}
-
 function addCounters(into: Counters, from: Counters): void {
   for (const name of threadCounterNames) into[name] += from[name];
 }
 
+// per thread and process every interval: a plain loop filling one object
 function pick<K extends keyof Counters>(c: Counters, names: readonly K[]): Pick<Counters, K> {
   const out = {} as Pick<Counters, K>;
   for (const name of names) out[name] = c[name];

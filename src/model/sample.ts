@@ -210,7 +210,14 @@ export function threadKey(t: Pick<ThreadSample, "tid" | "start_ns">): string {
 /** A thread's counters and arrays before it did anything (tests, replay of
  * recordings that predate a family). */
 export function zeroThreadCounters(): ThreadCounters & Record<ArrayName, number[]> {
-  const counters = Object.fromEntries(threadCounterNames.map((n) => [n, 0])) as unknown as ThreadCounters;
   const arrays = Object.fromEntries(arrayNames.map((n) => [n, [] as number[]])) as Record<ArrayName, number[]>;
-  return { ...counters, ...arrays };
+  return { ...zeroCounters(), ...arrays };
+}
+
+/** Every counter of a thread at zero: the model's sums start from it, per thread and process every interval. */
+export function zeroCounters(): ThreadCounters {
+  // a plain loop filling one object (Object.fromEntries builds pairs first)
+  const out = {} as ThreadCounters;
+  for (const name of threadCounterNames) out[name] = 0;
+  return out;
 }
