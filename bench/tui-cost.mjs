@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 const dist = new URL("../dist/", import.meta.url);
 const { buildReport } = await import(new URL("model/report.js", dist));
 const { LiveModel } = await import(new URL("model/live.js", dist));
-const { zeroThreadCounters } = await import(new URL("model/sample.js", dist));
+const { blankThread } = await import(new URL("model/sample.js", dist));
 
 const host = { hostname: "bench", kernel: "6.18", cpus: 2, numa_nodes: 1, hardware_pmu: false, attach_modes: {} };
 const target = { pid: 100, comm: "python3", command: "python3 train.py" };
@@ -22,7 +22,7 @@ const context = { target, host, started_ns: 0 };
 
 function thread(tid, pid, comm, k, on, runq, exited = false, start_ns = 0) {
   return {
-    ...zeroThreadCounters(),
+    ...blankThread(),
     tid, pid, comm, start_ns, exited,
     oncpu_ns: k * on * 1e9, runq_wait_ns: k * runq * 1e9, sleep_ns: k * (1 - on - runq) * 1e9,
     switches_voluntary: k * 300, switches_involuntary: k * 40, wakeups: k * 300,

@@ -47,9 +47,9 @@ export class FaultProbes {
     this.stride = this.object.mapInfo("fault_records").valueStride;
   }
 
-  /** Records of the scheduler's slots in use, by slot. */
-  readSlots(slots: Uint32Array): (slot: number) => FaultRecord {
-    return slotRecords(this.object, "fault_records", slots, this.stride, (buf, at) => this.decoder.decode(buf, at));
+  /** Records of the scheduler's slots in use: writes that of `slots[index]` into a thread. */
+  readSlots(slots: Uint32Array): <T extends FaultRecord>(index: number, into: T) => T {
+    return slotRecords(this.object, "fault_records", slots, this.stride, this.decoder);
   }
 
   /** Zeroes a slot before the scheduler family hands it to a new thread. */

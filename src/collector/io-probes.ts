@@ -34,9 +34,9 @@ export class IoProbes {
     this.stride = this.object.mapInfo("io_records").valueStride;
   }
 
-  /** Records of the scheduler's slots in use, by slot. */
-  readSlots(slots: Uint32Array): (slot: number) => IoRecord {
-    return slotRecords(this.object, "io_records", slots, this.stride, (buf, at) => this.threadDecoder.decode(buf, at));
+  /** Records of the scheduler's slots in use: writes that of `slots[index]` into a thread. */
+  readSlots(slots: Uint32Array): <T extends IoRecord>(index: number, into: T) => T {
+    return slotRecords(this.object, "io_records", slots, this.stride, this.threadDecoder);
   }
 
   readDevices(): IoDeviceSample[] {

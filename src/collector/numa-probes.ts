@@ -10,8 +10,8 @@ const threadSpec = {
   balancing_moves: "u64",
   balancing_swaps: "u64",
   page_migrations: "u64",
-  placed: "u64[]",
-  wanted: "u64[]",
+  numa_placed: "u64[]",
+  numa_wanted: "u64[]",
 } as const;
 
 export interface NumaRecord {
@@ -29,7 +29,8 @@ export class NumaProbes {
   /** nodes the kernel records tell apart (probes/numa.h) */
   readonly matrixNodes = native().layouts.numa.thread.nodes;
   private readonly object: NativeBpfObject;
-  private readonly decoder = structDecoder("mlt_numa_thread", native().layouts.numa.thread, threadSpec);
+  // The matrices land on a thread under the model's names.
+  private readonly decoder = structDecoder("mlt_numa_thread", native().layouts.numa.thread, threadSpec, { numa_placed: "placed", numa_wanted: "wanted" });
   private readonly stride: number;
 
   constructor(sched: NativeBpfObject, topology: NodeInfo[], mode?: AttachMode) {
@@ -47,12 +48,9 @@ export class NumaProbes {
     this.stride = this.object.mapInfo("numa_records").valueStride;
   }
 
-  /** Records of the scheduler's slots in use, by slot. */
-  readSlots(slots: Uint32Array): (slot: number) => NumaRecord {
-    return slotRecords(this.object, "numa_records", slots, this.stride, (buf, at) => {
-      const { placed, wanted, ...counters } = this.decoder.decode(buf, at);
-      return { ...counters, numa_placed: placed, numa_wanted: wanted };
-    });
+  /** Records of the scheduler's slots in use: writes that of `slots[index]` into a thread. */
+  readSlots(slots: Uint32Array): <T extends NumaRecord>(index: number, into: T) => T {
+    return slotRecords(this.object, "numa_records", slots, this.stride, this.decoder);
   }
 
   clear(slot: number): void {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { native, type NativeBpfObject } from "../native/addon.js";
 import { slotRecords, structDecoder, sumPerCpu, u32Key } from "./decode.js";
 import { loadFamily, type AttachMode, type LoadOptions } from "./family.js";
-import type { DropCounts, NeighbourSample } from "../model/sample.js";
+import { blankThread, type DropCounts, type NeighbourSample, type ThreadSample } from "../model/sample.js";
 
 const BPF_ANY = 0;
 
@@ -39,6 +39,20 @@ const threadSpec = {
 
 const neighbourSpec = { count: "u64", comm: "str" } as const;
 const eventSpec = { kind: "u32", pid: "u32", ppid: "u32", exit_code: "s32", ts_ns: "u64", comm: "str" } as const;
+
+/** A thread as the collector reads it: the model's fields, plus the sched record's own. */
+export type CollectedThread = ThreadSample & { tgid: number; phase: number; slot: number };
+
+/** Every field present from the start, so every thread read has one shape (see src/model/sample.ts). */
+function blankCollectedThread(): CollectedThread {
+  // Added by name, not as `{ ...blankThread(), tgid: 0, ... }`: V8 builds
+  // that literal by a slow path, tens of microseconds per thread.
+  const t = blankThread() as CollectedThread;
+  t.tgid = 0;
+  t.phase = 0;
+  t.slot = 0;
+  return t;
+}
 
 export type ProcEventKind = "fork" | "exec" | "exit";
 
@@ -116,16 +130,21 @@ export class SchedProbes {
   /**
    * Every traced thread's counters, read through the mmap()ed records: the
    * slots in use (found in place by their tid), then only those copied.
+   * threads[i] is the record of slots[i]; other families' records of the
+   * same slots are written into these objects (session.ts).
    */
-  readThreads() {
+  readThreads(): { slots: Uint32Array; threads: CollectedThread[] } {
     const slots = this.object.mapUsedSlots("records", this.layouts.thread.fields.tid![0]);
-    const recordOf = slotRecords(this.object, "records", slots, this.recordStride, (buf, at) => this.threadDecoder.decode(buf, at));
-    // Completed in place, not copied: this runs for every live thread every
-    // interval, and copying these wide records showed in mltrace's own CPU.
-    const threads = [...slots].map((slot) => {
-      const t = recordOf(slot);
-      return Object.assign(t, { pid: t.tgid, exited: t.phase === this.constants.PHASE_DEAD, slot });
-    });
+    const recordInto = slotRecords(this.object, "records", slots, this.recordStride, this.threadDecoder);
+    const dead = this.constants.PHASE_DEAD;
+    const threads: CollectedThread[] = [];
+    for (let i = 0; i < slots.length; i++) {
+      const t = recordInto(i, blankCollectedThread());
+      t.pid = t.tgid;
+      t.exited = t.phase === dead;
+      t.slot = slots[i]!;
+      threads.push(t);
+    }
     return { slots, threads };
   }
 

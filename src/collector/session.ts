@@ -11,9 +11,9 @@ import { readCpuLimits } from "./limits.js";
 import { checkPrivileges } from "./privileges.js";
 import { listThreads, processTree, readCmdline, readProcStat } from "./proc.js";
 import { SchedProbes } from "./sched-probes.js";
-import { FaultProbes, type FaultRecord } from "./faults-probes.js";
-import { IoProbes, type IoRecord } from "./io-probes.js";
-import { NumaProbes, type NumaRecord } from "./numa-probes.js";
+import { FaultProbes } from "./faults-probes.js";
+import { IoProbes } from "./io-probes.js";
+import { NumaProbes } from "./numa-probes.js";
 import { readProcessNodeMemory, readTopology } from "./numa-topology.js";
 import { numaNodes } from "./host.js";
 
@@ -30,28 +30,6 @@ export interface SessionOptions {
 }
 
 const monotonicNs = () => Number(process.hrtime.bigint());
-
-const NO_FAULT_DETAIL: FaultRecord = {
-  exceptions_user: 0,
-  exceptions_kernel: 0,
-  major_file: 0,
-  major_anon: 0,
-  major_unclassified: 0,
-  major_user: 0,
-  major_kernel: 0,
-  major_latency_hist: [],
-};
-
-const NO_NUMA: NumaRecord = {
-  cross_node_migrations: 0,
-  balancing_moves: 0,
-  balancing_swaps: 0,
-  page_migrations: 0,
-  numa_placed: [],
-  numa_wanted: [],
-};
-
-const NO_IO: IoRecord = { read_ops: 0, read_bytes: 0, write_ops: 0, write_bytes: 0, pagecache_misses: 0, queue_hist: [], device_hist: [] };
 
 // After the target ends, its threads' final switch-outs may still be on their
 // way (exit_notify() wakes the parent before do_task_dead()).
@@ -196,18 +174,22 @@ export class TraceSession {
   sample(): Sample {
     const time_ns = monotonicNs();
     const { slots, threads } = this.probes.readThreads();
-    const faultsOf = this.faults?.readSlots(slots) ?? (() => NO_FAULT_DETAIL);
-    const ioOf = this.io?.readSlots(slots) ?? (() => NO_IO);
-    const numaOf = this.numa?.readSlots(slots) ?? (() => NO_NUMA);
+    // The other families' counters are written into the same objects (no
+    // copy: this runs for every live thread every interval); a family not
+    // loaded leaves its fields at zero. slot, phase and tgid stay on the
+    // object, unused by the model.
+    const faultsInto = this.faults?.readSlots(slots);
+    const ioInto = this.io?.readSlots(slots);
+    const numaInto = this.numa?.readSlots(slots);
     const live: ThreadSample[] = [];
-    for (const record of threads) {
-      const slot = record.slot;
-      // The other families' counters join the record in place (no copy, as in
-      // readThreads); slot, phase and tgid stay on it, unused by the model.
-      const thread: ThreadSample = Object.assign(record, faultsOf(slot), ioOf(slot), numaOf(slot));
+    for (let i = 0; i < threads.length; i++) {
+      const thread = threads[i]!;
+      faultsInto?.(i, thread);
+      ioInto?.(i, thread);
+      numaInto?.(i, thread);
       if (thread.exited) {
         this.finished.set(threadKey(thread), thread);
-        this.probes.forgetThread(slot, (s) => {
+        this.probes.forgetThread(thread.slot, (s) => {
           this.faults?.clear(s);
           this.io?.clear(s);
           this.numa?.clear(s);

@@ -5,6 +5,7 @@ import { addSlots, percentiles, subtractSlots, toBuckets } from "./histogram.js"
 import { nodeMemory, splitAllocations, type NodeMemory } from "./numa.js";
 import {
   arrayNames,
+  blankThread,
   schedCounterNames,
   threadCounterNames,
   threadKey,
@@ -12,13 +13,14 @@ import {
   type CpuLimits,
   type DropCounts,
   type IoDeviceSample,
+  type ProcessSample,
   type Sample,
   type SchedCounters,
   type ThreadCounters,
   type ThreadSample,
 } from "./sample.js";
 import { diagnose, type Diagnosis } from "./diagnoses.js";
-import { assignRoles, roleNames, type Role } from "./roles.js";
+import { assignRoles, roleNames, type ProcessRole, type Role, type Roles } from "./roles.js";
 
 export interface HostInfo {
   hostname: string;
@@ -151,18 +153,78 @@ function addCounters(into: Counters, from: Counters): void {
   for (const name of threadCounterNames) into[name] += from[name];
 }
 
-// per thread and process every interval: a plain loop filling one object
 function pick<K extends keyof Counters>(c: Counters, names: readonly K[]): Pick<Counters, K> {
   const out = {} as Pick<Counters, K>;
   for (const name of names) out[name] = c[name];
   return out;
 }
 
-const rowCounterNames = [...schedCounterNames, "faults_minor", "faults_major", "read_bytes", "write_bytes"] as const;
+// Rows are built as whole literals, not by spreading a counters object into
+// them: a spread adds the fields one by one, which past a dozen turns the row
+// into a hash table (see src/model/sample.ts). There is a row per thread and
+// process every interval.
 
-/** The counters a process or thread row shows. */
-function rowCounters(c: Counters): RowCounters {
-  return pick(c, rowCounterNames);
+function threadRow(t: ThreadSample, role: Role): ThreadStats {
+  return {
+    tid: t.tid,
+    pid: t.pid,
+    comm: t.comm,
+    exited: t.exited,
+    oncpu_ns: t.oncpu_ns,
+    runq_wait_ns: t.runq_wait_ns,
+    sleep_ns: t.sleep_ns,
+    iowait_ns: t.iowait_ns,
+    switches_voluntary: t.switches_voluntary,
+    switches_involuntary: t.switches_involuntary,
+    wakeups: t.wakeups,
+    migrations: t.migrations,
+    faults_minor: t.faults_minor,
+    faults_major: t.faults_major,
+    read_bytes: t.read_bytes,
+    write_bytes: t.write_bytes,
+    role,
+  };
+}
+
+function processRow(p: ProcessSample, c: Counters, threads: number, role: ProcessRole, memory: number[] | undefined): ProcessStats {
+  const row: ProcessStats = {
+    pid: p.pid,
+    ppid: p.ppid,
+    comm: p.comm,
+    exited: p.exited,
+    threads,
+    oncpu_ns: c.oncpu_ns,
+    runq_wait_ns: c.runq_wait_ns,
+    sleep_ns: c.sleep_ns,
+    iowait_ns: c.iowait_ns,
+    switches_voluntary: c.switches_voluntary,
+    switches_involuntary: c.switches_involuntary,
+    wakeups: c.wakeups,
+    migrations: c.migrations,
+    faults_minor: c.faults_minor,
+    faults_major: c.faults_major,
+    read_bytes: c.read_bytes,
+    write_bytes: c.write_bytes,
+    role: role.role,
+  };
+  // absent, not undefined, where they do not apply (JSON leaves them out)
+  if (role.worker_index !== undefined) row.worker_index = role.worker_index;
+  if (p.exit_status !== undefined) Object.assign(row, decodeWaitStatus(p.exit_status));
+  if (memory !== undefined) row.memory_per_node = memory;
+  return row;
+}
+
+/** What a thread did between `before` (undefined: since it began) and `t`. */
+function threadDelta(t: ThreadSample, before: ThreadSample | undefined): ThreadSample {
+  const d = blankThread();
+  d.tid = t.tid;
+  d.pid = t.pid;
+  d.comm = t.comm;
+  d.start_ns = t.start_ns;
+  d.exited = t.exited;
+  for (const name of threadCounterNames) d[name] = before === undefined ? t[name] : t[name] - before[name];
+  for (const h of arrayNames) d[h] = subtractSlots(t[h], before?.[h]);
+  return d;
 }
 
 function numaSection(cur: Sample, totals: Counters, placed: number[], wanted: number[]): Report["numa"] {
@@ -198,103 +260,134 @@ function sharedExitedPrefix(prev: Sample | null, cur: Sample): number {
   return threadKey(prev!.threads[k - 1]!) === threadKey(cur.threads[k - 1]!) ? k : 0;
 }
 
-export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext): Report {
-  // Threads and processes that had already exited before `prev` have nothing
-  // to say about this interval. In a long run they are most of the sample:
-  // where the collector promises they come first (exited_prefix), they are
-  // skipped without a look; otherwise each costs a set lookup.
+/**
+ * The threads `cur` has to say something about since `prev` (all but those
+ * that had exited by then), and what each did in between.
+ *
+ * Threads and processes that had already exited before `prev` are, in a long
+ * run, most of the sample: where the collector promises they come first
+ * (exited_prefix), they are skipped without a look; otherwise each costs a
+ * set lookup.
+ */
+function intervalThreads(prev: Sample | null, cur: Sample): { live: ThreadSample[]; deltas: ThreadSample[] } {
   const skipped = sharedExitedPrefix(prev, cur);
   const prevLive = new Map<string, ThreadSample>();
   const prevDone = new Set<string>();
-  for (let i = skipped; i < (prev?.threads.length ?? 0); i++) {
-    const t = prev!.threads[i]!;
+  const before = prev?.threads ?? [];
+  for (let i = skipped; i < before.length; i++) {
+    const t = before[i]!;
     if (t.exited) prevDone.add(threadKey(t));
     else prevLive.set(threadKey(t), t);
   }
-  const prevExited = new Set<number>();
-  for (const p of prev?.processes ?? []) if (p.exited) prevExited.add(p.pid);
-  const liveThreads: ThreadSample[] = [];
+  const live: ThreadSample[] = [];
+  const deltas: ThreadSample[] = [];
   for (let i = skipped; i < cur.threads.length; i++) {
     const t = cur.threads[i]!;
-    if (!(t.exited && prevDone.has(threadKey(t)))) liveThreads.push(t);
+    const key = threadKey(t);
+    if (t.exited && prevDone.has(key)) continue;
+    live.push(t);
+    deltas.push(threadDelta(t, prevLive.get(key)));
   }
-  const threadDeltas: ThreadSample[] = liveThreads.map((t) => {
-    const before = prevLive.get(threadKey(t));
-    const delta: ThreadSample = { ...t };
-    for (const name of threadCounterNames) delta[name] = t[name] - (before?.[name] ?? 0);
-    for (const h of arrayNames) delta[h] = subtractSlots(t[h], before?.[h]);
-    return delta;
-  });
+  return { live, deltas };
+}
 
+type Slots = Record<(typeof arrayNames)[number], number[]>;
+
+/** The interval's totals, summed histograms and matrices, and sums per process. */
+function sumThreads(deltas: readonly ThreadSample[]): { totals: Counters; slots: Slots; perProcess: Map<number, { counters: Counters; threads: number }> } {
   const totals = zeroCounters();
-  const slots = Object.fromEntries(arrayNames.map((h) => [h, [] as number[]])) as Record<(typeof arrayNames)[number], number[]>;
+  const slots: Slots = { runq_hist: [], offcpu_hist: [], major_latency_hist: [], queue_hist: [], device_hist: [], numa_placed: [], numa_wanted: [] };
   const perProcess = new Map<number, { counters: Counters; threads: number }>();
-  for (const t of threadDeltas) {
+  for (const t of deltas) {
     addCounters(totals, t);
     for (const h of arrayNames) addSlots(slots[h], t[h]);
-    const entry = perProcess.get(t.pid) ?? { counters: zeroCounters(), threads: 0 };
+    let entry = perProcess.get(t.pid);
+    if (entry === undefined) {
+      entry = { counters: zeroCounters(), threads: 0 };
+      perProcess.set(t.pid, entry);
+    }
     addCounters(entry.counters, t);
     entry.threads++;
-    perProcess.set(t.pid, entry);
   }
+  return { totals, slots, perProcess };
+}
 
-  const memory = new Map(cur.numa?.process_memory.map((m) => [m.pid, m.bytes]));
-  const roles = assignRoles(cur, ctx.target.pid, liveThreads);
-  const processes: ProcessStats[] = cur.processes.filter((p) => !prevExited.has(p.pid)).map((p) => {
+/** Every process but those that had exited before `prev`, in the sample's order. */
+function processRows(prev: Sample | null, cur: Sample, perProcess: Map<number, { counters: Counters; threads: number }>, roles: Roles): ProcessStats[] {
+  const prevExited = new Set<number>();
+  for (const p of prev?.processes ?? []) if (p.exited) prevExited.add(p.pid);
+  const memory = new Map<number, number[]>();
+  for (const m of cur.numa?.process_memory ?? []) memory.set(m.pid, m.bytes);
+  const rows: ProcessStats[] = [];
+  for (const p of cur.processes) {
+    if (prevExited.has(p.pid)) continue;
     const entry = perProcess.get(p.pid);
-    const role = roles.processes.get(p.pid) ?? { role: "other" as const };
-    return {
-      ...(memory.has(p.pid) ? { memory_per_node: memory.get(p.pid) } : {}),
-      pid: p.pid,
-      ppid: p.ppid,
-      comm: p.comm,
-      exited: p.exited,
-      ...(p.exit_status === undefined ? {} : decodeWaitStatus(p.exit_status)),
-      threads: entry?.threads ?? 0,
-      ...rowCounters(entry?.counters ?? zeroCounters()),
-      ...role,
-    };
-  });
+    rows.push(processRow(p, entry?.counters ?? zeroCounters(), entry?.threads ?? 0, roles.processes.get(p.pid) ?? OTHER_PROCESS, memory.get(p.pid)));
+  }
+  return rows;
+}
 
-  const threads: ThreadStats[] = threadDeltas
-    .map((t) => ({
-      tid: t.tid,
-      pid: t.pid,
-      comm: t.comm,
-      exited: t.exited,
-      ...rowCounters(t),
-      role: roles.threads.get(threadKey(t)) ?? ("other" as const),
-    }))
-    .sort((a, b) => a.pid - b.pid || a.tid - b.tid);
+const OTHER_PROCESS: ProcessRole = Object.freeze({ role: "other" });
 
-  const prevNeighbours = new Map(prev?.neighbours.map((n) => [n.pid, n.count]));
-  const preempted_by = cur.neighbours
-    .map((n) => ({ comm: n.comm, pid: n.pid, count: n.count - (prevNeighbours.get(n.pid) ?? 0) }))
-    .filter((n) => n.count > 0)
-    .sort((a, b) => b.count - a.count || a.pid - b.pid)
-    .slice(0, TOP_NEIGHBOURS);
+function threadRows(deltas: readonly ThreadSample[], roles: Roles): ThreadStats[] {
+  const rows: ThreadStats[] = [];
+  for (const t of deltas) rows.push(threadRow(t, roles.threads.get(threadKey(t)) ?? "other"));
+  return rows.sort((a, b) => a.pid - b.pid || a.tid - b.tid);
+}
 
-  const losses: DropCounts = {
+/** Processes outside the target that took its CPUs this interval, most first. */
+function preemptedBy(prev: Sample | null, cur: Sample): Report["sched"]["preempted_by"] {
+  const before = new Map<number, number>();
+  for (const n of prev?.neighbours ?? []) before.set(n.pid, n.count);
+  const out: Report["sched"]["preempted_by"] = [];
+  for (const n of cur.neighbours) {
+    const count = n.count - (before.get(n.pid) ?? 0);
+    if (count > 0) out.push({ comm: n.comm, pid: n.pid, count });
+  }
+  return out.sort((a, b) => b.count - a.count || a.pid - b.pid).slice(0, TOP_NEIGHBOURS);
+}
+
+function dropDeltas(prev: Sample | null, cur: Sample): DropCounts {
+  return {
     events_dropped: cur.drops.events_dropped - (prev?.drops.events_dropped ?? 0),
     threads_dropped: cur.drops.threads_dropped - (prev?.drops.threads_dropped ?? 0),
     targets_dropped: cur.drops.targets_dropped - (prev?.drops.targets_dropped ?? 0),
     neighbours_dropped: cur.drops.neighbours_dropped - (prev?.drops.neighbours_dropped ?? 0),
   };
+}
 
-  const prevDevices = new Map(prev?.devices.map((d) => [`${d.major}:${d.minor}`, d]));
-  const devices = cur.devices
-    .map((d) => {
-      const before = prevDevices.get(`${d.major}:${d.minor}`);
-      return {
-        ...d,
-        read_ops: d.read_ops - (before?.read_ops ?? 0),
-        read_bytes: d.read_bytes - (before?.read_bytes ?? 0),
-        write_ops: d.write_ops - (before?.write_ops ?? 0),
-        write_bytes: d.write_bytes - (before?.write_bytes ?? 0),
-      };
-    })
-    .filter((d) => d.read_ops + d.write_ops > 0)
-    .sort((a, b) => b.read_bytes + b.write_bytes - (a.read_bytes + a.write_bytes));
+/** Devices the target used this interval, busiest first. */
+function deviceDeltas(prev: Sample | null, cur: Sample): IoDeviceSample[] {
+  const before = new Map<string, IoDeviceSample>();
+  for (const d of prev?.devices ?? []) before.set(`${d.major}:${d.minor}`, d);
+  const out: IoDeviceSample[] = [];
+  for (const d of cur.devices) {
+    const b = before.get(`${d.major}:${d.minor}`);
+    const delta = {
+      ...d,
+      read_ops: d.read_ops - (b?.read_ops ?? 0),
+      read_bytes: d.read_bytes - (b?.read_bytes ?? 0),
+      write_ops: d.write_ops - (b?.write_ops ?? 0),
+      write_bytes: d.write_bytes - (b?.write_bytes ?? 0),
+    };
+    if (delta.read_ops + delta.write_ops > 0) out.push(delta);
+  }
+  return out.sort((a, b) => b.read_bytes + b.write_bytes - (a.read_bytes + a.write_bytes));
+}
+
+// One report is a handful of calls to the functions above rather than one
+// long function: V8 compiles (and after a deoptimisation recompiles) each on
+// its own, where one function holding them all took it more than half a
+// second of CPU to optimise, several times a session.
+export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext): Report {
+  const { live, deltas } = intervalThreads(prev, cur);
+  const { totals, slots, perProcess } = sumThreads(deltas);
+  const roles = assignRoles(cur, ctx.target.pid, live);
+  const processes = processRows(prev, cur, perProcess, roles);
+  const threads = threadRows(deltas, roles);
+  const preempted_by = preemptedBy(prev, cur);
+  const losses = dropDeltas(prev, cur);
+  const devices = deviceDeltas(prev, cur);
 
   const root = cur.processes.find((p) => p.pid === ctx.target.pid);
   const duration_s = (cur.time_ns - (prev?.time_ns ?? ctx.started_ns)) / 1e9;

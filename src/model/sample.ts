@@ -207,17 +207,92 @@ export function threadKey(t: Pick<ThreadSample, "tid" | "start_ns">): string {
   return key;
 }
 
-/** A thread's counters and arrays before it did anything (tests, replay of
- * recordings that predate a family). */
-export function zeroThreadCounters(): ThreadCounters & Record<ArrayName, number[]> {
-  const arrays = Object.fromEntries(arrayNames.map((n) => [n, [] as number[]])) as Record<ArrayName, number[]>;
-  return { ...zeroCounters(), ...arrays };
-}
+// Object shapes. Every counter object below is written as one literal with
+// all its fields, so V8 gives all of them one hidden class with the fields
+// inside the object. Built field by field instead ({} and a loop of keyed
+// stores), an object of more than a dozen fields falls back to a hash table
+// ("dictionary mode"): every read of a counter becomes a lookup, and code
+// that sees such objects is compiled, deoptimised and compiled again. The
+// model touches these objects for every thread every interval.
 
 /** Every counter of a thread at zero: the model's sums start from it, per thread and process every interval. */
 export function zeroCounters(): ThreadCounters {
-  // a plain loop filling one object (Object.fromEntries builds pairs first)
-  const out = {} as ThreadCounters;
-  for (const name of threadCounterNames) out[name] = 0;
-  return out;
+  return {
+    oncpu_ns: 0,
+    runq_wait_ns: 0,
+    sleep_ns: 0,
+    iowait_ns: 0,
+    switches_voluntary: 0,
+    switches_involuntary: 0,
+    wakeups: 0,
+    migrations: 0,
+    faults_minor: 0,
+    faults_major: 0,
+    exceptions_user: 0,
+    exceptions_kernel: 0,
+    major_file: 0,
+    major_anon: 0,
+    major_unclassified: 0,
+    major_user: 0,
+    major_kernel: 0,
+    read_ops: 0,
+    read_bytes: 0,
+    write_ops: 0,
+    write_bytes: 0,
+    pagecache_misses: 0,
+    cross_node_migrations: 0,
+    balancing_moves: 0,
+    balancing_swaps: 0,
+    page_migrations: 0,
+  };
+}
+
+/**
+ * A thread with every field of ThreadSample, all zero: what the collector
+ * fills and the model copies (and tests and replays of recordings that
+ * predate a family start from). Written out in full rather than spread from
+ * zeroCounters(): V8 builds a literal with a spread and more fields after it
+ * by a slow path, tens of microseconds per object.
+ */
+export function blankThread(): ThreadSample {
+  return {
+    tid: 0,
+    pid: 0,
+    comm: "",
+    start_ns: 0,
+    exited: false,
+    oncpu_ns: 0,
+    runq_wait_ns: 0,
+    sleep_ns: 0,
+    iowait_ns: 0,
+    switches_voluntary: 0,
+    switches_involuntary: 0,
+    wakeups: 0,
+    migrations: 0,
+    faults_minor: 0,
+    faults_major: 0,
+    exceptions_user: 0,
+    exceptions_kernel: 0,
+    major_file: 0,
+    major_anon: 0,
+    major_unclassified: 0,
+    major_user: 0,
+    major_kernel: 0,
+    read_ops: 0,
+    read_bytes: 0,
+    write_ops: 0,
+    write_bytes: 0,
+    pagecache_misses: 0,
+    cross_node_migrations: 0,
+    balancing_moves: 0,
+    balancing_swaps: 0,
+    page_migrations: 0,
+    runq_hist: [],
+    offcpu_hist: [],
+    major_latency_hist: [],
+    queue_hist: [],
+    device_hist: [],
+    numa_placed: [],
+    numa_wanted: [],
+  };
 }

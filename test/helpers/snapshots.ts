@@ -1,7 +1,7 @@
 // Model snapshots for frame tests, built through the real live model from
 // hand-made cumulative samples (a trainer with a pool thread, two workers).
 import { LiveModel, type TopSnapshot } from "../../src/model/live.js";
-import { zeroThreadCounters, type Sample, type ThreadSample } from "../../src/model/sample.js";
+import { blankThread, type Sample, type ThreadSample } from "../../src/model/sample.js";
 
 const host = { hostname: "h", kernel: "6.18", cpus: 2, numa_nodes: 1, hardware_pmu: false, attach_modes: {} };
 export const target = { pid: 100, comm: "pipeline", command: "pipeline --slow-loader" };
@@ -9,7 +9,7 @@ export const target = { pid: 100, comm: "pipeline", command: "pipeline --slow-lo
 function thread(tid: number, pid: number, comm: string, k: number, shares: [number, number, number]): ThreadSample {
   const [on, runq, sleep] = shares;
   return {
-    ...zeroThreadCounters(),
+    ...blankThread(),
     tid, pid, comm, start_ns: 0, exited: false,
     oncpu_ns: k * on * 1e9, runq_wait_ns: k * runq * 1e9, sleep_ns: k * sleep * 1e9, iowait_ns: 0,
     switches_voluntary: k * 400, switches_involuntary: k * 20, wakeups: k * 400, migrations: 0,

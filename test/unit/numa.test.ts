@@ -5,7 +5,7 @@ import { nodeMemory, splitAllocations } from "../../src/model/numa.js";
 import { parseCpuList, parseNodeMeminfo, parseNumaMaps } from "../../src/collector/numa-topology.js";
 import { buildReport, type ReportContext } from "../../src/model/report.js";
 import { reportToJson } from "../../src/schema/schema.js";
-import { zeroThreadCounters, type Sample, type ThreadSample } from "../../src/model/sample.js";
+import { blankThread, type Sample, type ThreadSample } from "../../src/model/sample.js";
 
 describe("allocation split", () => {
   it("reads local off the diagonal of placed, remote off it, miss off wanted's diagonal", () => {
@@ -81,7 +81,7 @@ describe("the NUMA section of a report", () => {
   };
   const zeros = Array(32).fill(0);
   const thread = (placed: number[], wanted: number[]): ThreadSample => ({
-    ...zeroThreadCounters(),
+    ...blankThread(),
     tid: 1, pid: 1, comm: "t", start_ns: 0, exited: false,
     cross_node_migrations: 4,
     runq_hist: zeros, offcpu_hist: zeros, major_latency_hist: zeros, queue_hist: zeros, device_hist: zeros,

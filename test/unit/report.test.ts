@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { buildReport, decodeWaitStatus, type ReportContext } from "../../src/model/report.js";
-import { zeroThreadCounters, type Sample, type ThreadSample } from "../../src/model/sample.js";
+import { blankThread, type Sample, type ThreadSample } from "../../src/model/sample.js";
 import { decodeReport, encodeReport, reportToJson } from "../../src/schema/schema.js";
 
 const SLOTS = 32;
 
 function thread(tid: number, pid: number, over: Partial<ThreadSample> = {}): ThreadSample {
   return {
-    ...zeroThreadCounters(),
+    ...blankThread(),
     tid,
     pid,
     comm: `t${tid}`,
