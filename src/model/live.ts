@@ -72,7 +72,10 @@ export class LiveModel {
       uptime_s: interval.elapsed_s,
       interval,
       history: appendHistory(this.snapshot.history, interval),
-      cpu_used_s: sample.threads.reduce((n, t) => n + t.oncpu_ns, 0) / 1e9,
+      // the intervals add up to the whole session (each thread's time is
+      // counted in the intervals it ran), without a pass over every thread
+      // the session has seen
+      cpu_used_s: this.snapshot.cpu_used_s + interval.sched.oncpu_ns / 1e9,
       lost_events: Object.values(sample.drops).reduce((a, b) => a + b, 0),
       self_cpu: selfCpu,
     };

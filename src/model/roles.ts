@@ -42,10 +42,56 @@ const BUSY_SHARE = 0.05;
  * (ran on a CPU). A child that exec'd another program (a shell, nvidia-smi,
  * a compiler) is "other".
  */
-function isWorker(p: ProcessSample, trainer: ProcessSample | undefined, ran: ReadonlySet<number>): boolean {
+function isWorker(p: ProcessSample, trainer: ProcessSample | undefined, ran: (pid: number) => boolean): boolean {
   if (!trainer || p.ppid !== trainer.pid) return false;
   const runsTrainerCode = p.comm === trainer.comm || WORKER_NAME.test(p.comm);
-  return runsTrainerCode && ran.has(p.pid);
+  return runsTrainerCode && ran(p.pid);
+}
+
+/**
+ * Pids of the processes with a thread that was ever on a CPU.
+ *
+ * A long run is mostly threads that exited long ago, which come first in
+ * every sample and stay the same objects (Sample.exited_prefix): what they
+ * say is remembered per session, keyed by the first of them, and only the
+ * threads that exited since are looked at. A sample that does not continue
+ * the remembered prefix (another session, an earlier sample) is read whole.
+ */
+function processesThatRan(sample: Sample): (pid: number) => boolean {
+  const threads = sample.threads;
+  const k = sample.exited_prefix ?? 0;
+  const exited = ranAmongExited(threads, k);
+  const live = new Set<number>();
+  for (let i = k; i < threads.length; i++) if (threads[i]!.oncpu_ns > 0) live.add(threads[i]!.pid);
+  return (pid) => exited.has(pid) || live.has(pid);
+}
+
+interface ExitedRan {
+  /** how many leading threads `pids` covers */
+  count: number;
+  /** the last of them, to tell the same list from another */
+  last: ThreadSample;
+  pids: Set<number>;
+}
+
+const exitedRan = new WeakMap<ThreadSample, ExitedRan>();
+
+function ranAmongExited(threads: readonly ThreadSample[], k: number): ReadonlySet<number> {
+  if (k === 0) return new Set();
+  const memo = exitedRan.get(threads[0]!);
+  const continues = memo !== undefined && memo.count <= k && threads[memo.count - 1] === memo.last;
+  if (memo !== undefined && memo.count > k) return addRan(new Set(), threads, 0, k); // an earlier sample: not remembered
+  const entry = continues ? memo : { count: 0, last: threads[0]!, pids: new Set<number>() };
+  addRan(entry.pids, threads, entry.count, k);
+  entry.count = k;
+  entry.last = threads[k - 1]!;
+  exitedRan.set(threads[0]!, entry);
+  return entry.pids;
+}
+
+function addRan(pids: Set<number>, threads: readonly ThreadSample[], from: number, to: number): Set<number> {
+  for (let i = from; i < to; i++) if (threads[i]!.oncpu_ns > 0) pids.add(threads[i]!.pid);
+  return pids;
 }
 
 // Shared, never changed: most processes get one of these, and a long run
@@ -59,9 +105,7 @@ const OTHER: ProcessRole = Object.freeze({ role: "other" });
  * has many more threads that exited long ago.
  */
 export function assignRoles(sample: Sample, targetPid: number, threadsToLabel: readonly ThreadSample[] = sample.threads): Roles {
-  // processes with a thread that was ever on a CPU
-  const ran = new Set<number>();
-  for (const t of sample.threads) if (t.oncpu_ns > 0) ran.add(t.pid);
+  const ran = processesThatRan(sample);
   const trainer = sample.processes.find((p) => p.pid === targetPid);
 
   const processes = new Map<number, ProcessRole>();

@@ -55,3 +55,43 @@ describe("assignRoles", () => {
     expect(assignRoles(idle, 10).processes.get(22)).toEqual({ role: "dataloader", worker_index: 0 });
   });
 });
+
+describe("assignRoles over a session's samples", () => {
+  // Workers forked one after another; each exits before the next sample, and
+  // the exited threads come first and stay the same objects (exited_prefix).
+  const trainer = thread(10, 10, "python3", 500);
+  const worker = (pid: number, oncpu_ms: number) => ({ ...thread(pid, pid, "python3", oncpu_ms), exited: true, start_ns: pid });
+  const workers = [worker(20, 5), worker(21, 0), worker(22, 7), worker(23, 9), worker(24, 0), worker(25, 3)];
+  const sampleAt = (exited: number): Sample => ({
+    time_ns: 1e9,
+    processes: [{ pid: 10, ppid: 1, comm: "python3", exited: false }, ...workers.map((w, i) => ({ pid: w.pid, ppid: 10, comm: "python3", exited: i < exited }))],
+    // the live ones are new objects in every sample, as the collector reads
+    // them, and have not run yet: counters only grow, so an earlier sample
+    // can say a worker never ran where a later one says it did
+    threads: [...workers.slice(0, exited), ...workers.slice(exited).map((w) => ({ ...w, exited: false, oncpu_ns: 0 })), { ...trainer }],
+    exited_prefix: exited,
+    neighbours: [],
+    drops: { events_dropped: 0, threads_dropped: 0, targets_dropped: 0, neighbours_dropped: 0 },
+  });
+  // the same samples read without the promise: every thread looked at
+  const fromScratch = (s: Sample) => assignRoles({ ...s, exited_prefix: 0 }, 10).processes;
+
+  it("gives the same roles as reading every thread, going forwards and back", () => {
+    const order = [1, 2, 2, 4, 6, 3, 6, 0, 5];
+    for (const exited of order) {
+      const s = sampleAt(exited);
+      expect(assignRoles(s, 10).processes, `after ${exited} exited`).toEqual(fromScratch(s));
+    }
+    expect([...assignRoles(sampleAt(6), 10).processes.values()].map((r) => r.worker_index)).toEqual([undefined, 0, undefined, 1, 2, undefined, 3]);
+  });
+
+  it("reads threads that are not the remembered objects afresh (a recording read back)", () => {
+    assignRoles(sampleAt(6), 10); // remembers workers 20-25
+    // equal threads in new objects, one of them changed: nothing remembered applies
+    const copy = sampleAt(6);
+    copy.threads = copy.threads.map((t) => ({ ...t }));
+    copy.threads[3]!.oncpu_ns = 0;
+    expect(assignRoles(copy, 10).processes).toEqual(fromScratch(copy));
+    expect(assignRoles(copy, 10).processes.get(23)).toEqual({ role: "other" });
+  });
+});
