@@ -42,8 +42,9 @@ async function measure(args) {
 }
 
 const allVariants = { "top --interval 1": ["top", "--interval", "1"], "stat --interval 1": ["stat", "--interval", "1", "-o", "/dev/null"] };
-// BENCH_ONLY=top runs just the first variant (quicker experiments).
-const variants = process.env.BENCH_ONLY === "top" ? { "top --interval 1": allVariants["top --interval 1"] } : allVariants;
+// BENCH_ONLY=top or BENCH_ONLY=stat runs just that variant (quicker experiments).
+const only = process.env.BENCH_ONLY;
+const variants = only ? Object.fromEntries(Object.entries(allVariants).filter(([name]) => name.startsWith(`${only} `))) : allVariants;
 const results = Object.fromEntries(Object.keys(variants).map((n) => [n, []]));
 for (let run = 0; run < runs; run++) {
   for (const [name, args] of Object.entries(variants)) results[name].push(await measure(args));

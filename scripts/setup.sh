@@ -42,6 +42,16 @@ fi
 
 make -s all
 
+# `mltrace` on PATH, as this README writes the commands: a link to this
+# checkout's CLI. One that points elsewhere (another tool, another install)
+# is left alone; without root, `node dist/cli.js` is the same command.
+link=/usr/local/bin/mltrace
+if [[ $EUID -eq 0 ]]; then
+  if [[ ! -e "$link" && ! -L "$link" ]] || [[ -L "$link" && "$(readlink "$link")" == */dist/cli.js ]]; then
+    ln -sfn "$PWD/dist/cli.js" "$link"
+  fi
+fi
+
 # The two-node test guest (test/vm/): its kernel package and initramfs, built
 # once and cached under build/vm/, so the tests spend their time testing.
 test/vm/prepare.sh >&2
