@@ -190,7 +190,12 @@ describeEbpf("two NUMA nodes on Debian's 6.1 kernel (qemu guest)", () => {
       expect(p.switches_involuntary - r.nivcsw, what).toBeLessThanOrEqual(Math.max(8, 0.01 * r.nivcsw));
       if (r.role === "worker") {
         // Single-threaded: its thread's schedstat run_delay is the process's.
-        expect(r.run_delay_ns, what).toBeGreaterThan(10e6);
+        // How long a worker waits depends on how the emulated CPU interleaves
+        // it with the trainer: usually about a second, but one clean-clone
+        // run saw 9.8 ms and no preemption at all (mltrace: the same 9.8 ms,
+        // to the nanosecond). 1 ms, summed over some 600 wake-ups, is still
+        // a sum worth comparing.
+        expect(r.run_delay_ns, what).toBeGreaterThan(1e6);
         expect(p.runq_wait_ns, what).toBeGreaterThanOrEqual(0.98 * r.run_delay_ns);
         expect(p.runq_wait_ns - r.run_delay_ns, what).toBeLessThanOrEqual(Math.max(0.02 * r.run_delay_ns, exitNs));
       } else {
