@@ -20,7 +20,7 @@ import {
   type ThreadSample,
 } from "./sample.js";
 import { diagnose, type Diagnosis } from "./diagnoses.js";
-import { assignRoles, roleNames, type ProcessRole, type Role, type Roles } from "./roles.js";
+import { assignRoles, OTHER, roleNames, type ProcessRole, type Role, type Roles } from "./roles.js";
 
 export interface HostInfo {
   hostname: string;
@@ -322,12 +322,10 @@ function processRows(prev: Sample | null, cur: Sample, perProcess: Map<number, {
   for (const p of cur.processes) {
     if (prevExited.has(p.pid)) continue;
     const entry = perProcess.get(p.pid);
-    rows.push(processRow(p, entry?.counters ?? zeroCounters(), entry?.threads ?? 0, roles.processes.get(p.pid) ?? OTHER_PROCESS, memory.get(p.pid)));
+    rows.push(processRow(p, entry?.counters ?? zeroCounters(), entry?.threads ?? 0, roles.processes.get(p.pid) ?? OTHER, memory.get(p.pid)));
   }
   return rows;
 }
-
-const OTHER_PROCESS: ProcessRole = Object.freeze({ role: "other" });
 
 function threadRows(deltas: readonly ThreadSample[], roles: Roles): ThreadStats[] {
   const rows: ThreadStats[] = [];

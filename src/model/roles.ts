@@ -97,7 +97,7 @@ function addRan(pids: Set<number>, threads: readonly ThreadSample[], from: numbe
 // Shared, never changed: most processes get one of these, and a long run
 // has thousands of processes to label every interval.
 const TRAINER: ProcessRole = Object.freeze({ role: "trainer" });
-const OTHER: ProcessRole = Object.freeze({ role: "other" });
+export const OTHER: ProcessRole = Object.freeze({ role: "other" });
 
 /**
  * Roles of every process of `sample`, and of `threads` (by default all of
