@@ -32,11 +32,11 @@ if ((${#missing[@]})); then
 fi
 
 # Install npm dependencies only when package-lock.json changed since the last
-# install. `npm install` from the lock, not `npm ci`: the npm here records in
-# the lock only the optional platform packages this platform installs
-# (rollup's native binary), and `npm ci` then calls the lock out of sync.
+# install, exactly as the lock says (`npm ci`): the lock is the one this npm
+# writes, every platform's optional packages included, so an install never
+# rewrites it and a clone stays clean after `npm test`.
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  npm install --ignore-scripts --no-audit --no-fund --loglevel=error
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
   touch node_modules/.package-lock.json
 fi
 
