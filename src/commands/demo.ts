@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { packageRoot } from "../native/addon.js";
+import { packageRoot } from "../package-root.js";
 import { UserError } from "../errors.js";
 import { runStat } from "./stat.js";
 import { loadTop } from "./tui-loader.js";

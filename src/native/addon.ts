@@ -2,8 +2,8 @@
 // the error class native code throws, and types what it exports.
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { packageRoot } from "../package-root.js";
 
 /** Every libbpf failure: "failed to <op>: <reason>", with errno and code. */
 export class BpfError extends Error {
@@ -89,8 +89,6 @@ export interface NativeAddon {
   };
 }
 
-/** The repository (or installed package) root: dist/native/ → ../.. */
-export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 let cached: NativeAddon | undefined;
 

@@ -2,7 +2,7 @@
 // every report passes through it, so JSON and protobuf frames agree.
 import protobuf from "protobufjs";
 import { join } from "node:path";
-import { packageRoot } from "../native/addon.js";
+import { packageRoot } from "../package-root.js";
 import type { Report } from "../model/report.js";
 
 export const SCHEMA_PATH = join(packageRoot, "schema", "mltrace.proto");

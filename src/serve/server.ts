@@ -11,7 +11,7 @@ import { UserError } from "../errors.js";
 import { CLOSE_TOKEN_REQUIRED, CLOSE_WRONG_TOKEN, SUBPROTOCOL } from "../feed/frames.js";
 import type { SnapshotSource } from "../model/channel.js";
 import type { HostInfo } from "../model/report.js";
-import { packageRoot } from "../native/addon.js";
+import { packageRoot } from "../package-root.js";
 import { authorize, offeredSubprotocols, presentedToken, tokenCookie, tokenMatches } from "./auth.js";
 import { DEFAULT_LIMITS, type QueueLimits } from "./client-queue.js";
 import { FeedHub } from "./hub.js";
