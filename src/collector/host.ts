@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { hostname, release } from "node:os";
 import type { HostInfo } from "../model/report.js";
+import { parseCpuList } from "./cpu-list.js";
 
 export function numaNodes(): number {
   try {
@@ -19,10 +20,7 @@ export function onlineCpuList(): number[] {
   } catch {
     return [0];
   }
-  return list.split(",").flatMap((range) => {
-    const [a, b] = range.split("-").map(Number);
-    return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
-  });
+  return parseCpuList(list);
 }
 
 export function onlineCpus(): number {

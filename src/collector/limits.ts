@@ -3,18 +3,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { CpuLimits } from "../model/sample.js";
-
-/** "0-3,8,10-11" → 7 */
-export function countCpuList(list: string): number {
-  return list
-    .trim()
-    .split(",")
-    .filter(Boolean)
-    .reduce((n, range) => {
-      const [a, b] = range.split("-").map(Number);
-      return n + (b === undefined ? 1 : b - a! + 1);
-    }, 0);
-}
+import { parseCpuList } from "./cpu-list.js";
 
 /** "50000 100000" → 0.5; "max 100000" → undefined */
 export function parseCpuMax(text: string): number | undefined {
@@ -52,5 +41,5 @@ export function readCpuLimits(pid: number): CpuLimits | null {
   const allowed = status && /^Cpus_allowed_list:\s*(\S+)/m.exec(status)?.[1];
   if (!allowed) return null;
   const cgroup = cgroupCpus(pid);
-  return { cpus_allowed: countCpuList(allowed), ...(cgroup === undefined ? {} : { cgroup_cpus: cgroup }) };
+  return { cpus_allowed: parseCpuList(allowed).length, ...(cgroup === undefined ? {} : { cgroup_cpus: cgroup }) };
 }

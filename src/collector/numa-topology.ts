@@ -2,24 +2,13 @@
 // which node each CPU is on, each node's memory, and a process's resident
 // pages per node (numa_maps). Parsers are separate from reads, for tests.
 import { readdirSync, readFileSync } from "node:fs";
+import { parseCpuList } from "./cpu-list.js";
 
 export interface NodeInfo {
   node: number;
   cpus: number[];
   total_bytes: number;
   free_bytes: number;
-}
-
-/** "0-3,8-11" → [0,1,2,3,8,9,10,11] (the kernel's cpulist format). */
-export function parseCpuList(list: string): number[] {
-  return list
-    .trim()
-    .split(",")
-    .filter(Boolean)
-    .flatMap((range) => {
-      const [a, b] = range.split("-").map(Number);
-      return Array.from({ length: (b ?? a!) - a! + 1 }, (_, i) => a! + i);
-    });
 }
 
 /** "Node 0 MemTotal:  24000000 kB" lines of /sys/devices/system/node/nodeN/meminfo. */

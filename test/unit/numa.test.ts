@@ -2,7 +2,8 @@
 // the real two-node check waits for the VM harness (issue 5).
 import { describe, expect, it } from "vitest";
 import { nodeMemory, splitAllocations } from "../../src/model/numa.js";
-import { parseCpuList, parseNodeMeminfo, parseNumaMaps } from "../../src/collector/numa-topology.js";
+import { parseCpuList } from "../../src/collector/cpu-list.js";
+import { parseNodeMeminfo, parseNumaMaps } from "../../src/collector/numa-topology.js";
 import { buildReport, type ReportContext } from "../../src/model/report.js";
 import { reportToJson } from "../../src/schema/schema.js";
 import { blankThread, type Sample, type ThreadSample } from "../../src/model/sample.js";
