@@ -107,10 +107,12 @@ export function applyMessage(a: AgentState, m: FeedMessage, nowMs: number, pings
     case "status": {
       a.droppedNow = m.status.frames_dropped;
       a.clients = m.status.clients;
-      const sent = m.status.pong ? pings?.get(m.status.pong) : undefined;
+      // 0 (the default reflection fills in) answers no Ping.
+      const pong = m.status.pong ?? 0;
+      const sent = pong ? pings?.get(pong) : undefined;
       if (sent !== undefined) {
         a.rttMs = nowMs - sent;
-        pings!.delete(m.status.pong);
+        pings!.delete(pong);
       }
       break;
     }

@@ -5,7 +5,14 @@
 // types (src/model/, pure), which the agent encodes field for field.
 import type { Diagnosis } from "../src/model/diagnoses.js";
 import type { TopSnapshot } from "../src/model/live.js";
-import type { HostInfo, Report, TargetInfo } from "../src/model/report.js";
+import type { HostInfo, TargetInfo } from "../src/model/report.js";
+import type {
+  DiagnosisChange as AgentDiagnosisChange,
+  FeedStatus,
+  Hello as AgentHello,
+  HelloPreamble,
+  TargetExit as AgentTargetExit,
+} from "../src/feed/messages.js";
 
 export type { Bucket } from "../src/model/histogram.js";
 export type { RoleHistory } from "../src/model/live.js";
@@ -18,33 +25,17 @@ export type Target = TargetInfo & { processes?: number; threads?: number };
 /** A snapshot as the feed numbers and stamps it. */
 export type Snapshot = TopSnapshot & { seq: number; created_unix_ms: number };
 
-export interface FeedStatus {
-  frames_sent: number;
-  frames_dropped: number;
-  clients: number;
-  pong: number;
-}
+export type { FeedStatus };
 
-export interface Hello {
-  schema_version: number;
-  capabilities: string[];
-  host: Host | null;
-  target: Target | null;
-  interval_s: number;
-  agent: string;
-  status: FeedStatus | null;
-}
+/**
+ * A message as reflection decodes it: a nested message the agent left out
+ * reads null (the feed's types say what the agent fills in).
+ */
+type Decoded<T> = { [K in keyof T]: T[K] extends unknown[] ? T[K] : T[K] extends object ? T[K] | null : T[K] };
 
-export interface DiagnosisChange {
-  raised: boolean;
-  diagnosis: Diagnosis | null;
-  seq: number;
-}
-
-export interface TargetExit {
-  target: Target | null;
-  final: Report | null;
-}
+export type Hello = Decoded<Omit<AgentHello, "target"> & HelloPreamble & { target: Target }>;
+export type DiagnosisChange = Decoded<AgentDiagnosisChange>;
+export type TargetExit = Decoded<Omit<AgentTargetExit, "target"> & { target: Target }>;
 
 /** One decoded FeedMessage: `body` names the member of the oneof that is set. */
 export type FeedMessage =

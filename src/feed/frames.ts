@@ -5,8 +5,11 @@ import { createRequire } from "node:module";
 import protobuf from "protobufjs";
 import type { Diagnosis } from "../model/diagnoses.js";
 import type { TopSnapshot } from "../model/live.js";
-import type { HostInfo, Report, TargetInfo } from "../model/report.js";
+import type { Report, TargetInfo } from "../model/report.js";
 import { schemaRoot } from "../schema/schema.js";
+import type { DiagnosisChange, FeedSnapshot, FeedStatus, Hello, HelloPreamble, TargetExit } from "./messages.js";
+
+export type { DiagnosisChange, FeedSnapshot, FeedStatus, Hello, TargetExit } from "./messages.js";
 
 /** Bumped on incompatible changes, with the subprotocol's name. */
 export const SCHEMA_VERSION = 1;
@@ -34,32 +37,11 @@ export function schemaDescriptor(): Uint8Array {
   return descriptorBytes;
 }
 
-export interface FeedStatus {
-  frames_sent: number;
-  frames_dropped: number;
-  clients: number;
-  pong?: number;
-}
-
-export interface Hello {
-  target: TargetInfo;
-  host: HostInfo;
-  interval_s: number;
-  agent: string;
-  status: FeedStatus;
-}
-
-/** A snapshot as the feed carries it: numbered, and stamped when built. */
-export interface FeedSnapshot extends TopSnapshot {
-  seq: number;
-  created_unix_ms: number;
-}
-
 export type FeedBody =
-  | { hello: Hello & { schema_version: number; capabilities: string[]; descriptor: Uint8Array } }
+  | { hello: Hello & HelloPreamble & { descriptor: Uint8Array } }
   | { snapshot: FeedSnapshot }
-  | { diagnosis: { raised: boolean; diagnosis: Diagnosis; seq: number } }
-  | { exit: { target: TargetInfo; final: Report } }
+  | { diagnosis: DiagnosisChange }
+  | { exit: TargetExit }
   | { status: FeedStatus };
 
 function encodeFeed(body: object): Buffer {
@@ -116,7 +98,8 @@ export function decodeFeed(bytes: Uint8Array): FeedBody {
   const body = message.body;
   const value = message[body] as Record<string, unknown>;
   if (body === "snapshot") return { snapshot: toTopSnapshot(value) };
-  return { [body]: value } as FeedBody;
+  // Reflection checked the shape against the schema; the types say what it holds.
+  return { [body]: value } as unknown as FeedBody;
 }
 
 /**
