@@ -4,10 +4,11 @@ import type { ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import { basename } from "node:path";
 import { UserError } from "../errors.js";
-import { threadKey, type CpuLimits, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
+import { threadKey, type CpuLimits, type RootProcessSample, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
 import type { TargetInfo } from "../model/report.js";
 import { launchGated, resolveCommand } from "./launch.js";
-import { readCpuLimits } from "./limits.js";
+import { CpuLimitsReader } from "./limits.js";
+import { readThpEnabled, RootProcessReader } from "./root-process.js";
 import { checkPrivileges } from "./privileges.js";
 import { listThreads, processTree, readCmdline, readProcStat } from "./proc.js";
 import { SchedProbes } from "./sched-probes.js";
@@ -54,6 +55,11 @@ export class TraceSession {
   private closed = false;
   /** the root's last known limits: kept once it has exited */
   private cpuLimits?: CpuLimits;
+  private readonly limitsReader = new CpuLimitsReader();
+  private readonly rootReader = new RootProcessReader();
+  /** the root's last reading: kept once it has exited */
+  private rootProcess?: RootProcessSample;
+  private readonly thpEnabled = readThpEnabled();
 
   constructor(spec: TargetSpec, options: SessionOptions = {}) {
     // Everything a user can get wrong is checked before touching the kernel.
@@ -95,6 +101,7 @@ export class TraceSession {
       this.startedNs = monotonicNs();
       if ("pid" in spec) {
         this.target = { pid: spec.pid, comm: root!.comm, command: readCmdline(spec.pid) ?? root!.comm };
+        this.takeZeros(spec.pid);
         this.adoptTree(spec.pid);
         if (!readProcStat(spec.pid)) this.endTarget({});
       } else {
@@ -112,12 +119,19 @@ export class TraceSession {
           this.markExited(gated.pid, status);
           this.endTarget(code !== null ? { exit_code: code } : { exit_signal: signalNumber(signal) });
         });
+        this.takeZeros(gated.pid);
         gated.release();
       }
     } catch (err) {
       this.close();
       throw err;
     }
+  }
+
+  /** Counters that /proc and cgroupfs kept before attach start from their value now. */
+  private takeZeros(pid: number): void {
+    this.limitsReader.attach(pid);
+    this.rootReader.read(pid);
   }
 
   /** The launched command's process, if any (to forward signals to). */
@@ -198,10 +212,13 @@ export class TraceSession {
         live.push(thread);
       }
     }
-    this.cpuLimits = readCpuLimits(this.target.pid) ?? this.cpuLimits;
+    this.cpuLimits = this.limitsReader.read(this.target.pid) ?? this.cpuLimits;
+    this.rootProcess = this.rootReader.read(this.target.pid) ?? this.rootProcess;
     return {
       time_ns,
-      ...(this.cpuLimits ? { cpu_limits: { ...this.cpuLimits } } : {}),
+      ...(this.cpuLimits ? { cpu_limits: { ...this.cpuLimits, ...(this.cpuLimits.cgroup ? { cgroup: { ...this.cpuLimits.cgroup } } : {}) } } : {}),
+      ...(this.rootProcess ? { root_process: { ...this.rootProcess } } : {}),
+      ...(this.thpEnabled ? { thp_enabled: this.thpEnabled } : {}),
       // exited threads first, in the order they exited (a Map keeps insertion order)
       threads: [...this.finished.values(), ...live],
       exited_prefix: this.finished.size,

@@ -14,6 +14,7 @@ import {
   type DropCounts,
   type IoDeviceSample,
   type ProcessSample,
+  type RootProcessSample,
   type Sample,
   type SchedCounters,
   type ThreadCounters,
@@ -38,6 +39,20 @@ export interface TargetInfo {
   /** shell-style exit: code, or signal that killed it; absent while running */
   exit_code?: number;
   exit_signal?: number;
+}
+
+/** The target's CPU limits, and over the report's span how often its cgroup quota throttled it. */
+export interface ReportCpuLimits {
+  cpus_allowed: number;
+  cgroup_cpus?: number;
+  /** the tightest of the affinity, the quota and the CPUs online */
+  usable_cpus: number;
+  /** where a quota applies: its cgroup, and cpu.stat's deltas over the span */
+  cgroup_version?: number;
+  cgroup_path?: string;
+  cgroup_periods?: number;
+  cgroup_throttled_periods?: number;
+  cgroup_throttled_ns?: number;
 }
 
 export interface ReportContext {
@@ -146,7 +161,7 @@ export interface Report {
   /** one entry per role present, in roleNames order */
   roles: RoleStats[];
   diagnoses: Diagnosis[];
-  cpu_limits: CpuLimits & { usable_cpus: number };
+  cpu_limits: ReportCpuLimits;
 }
 
 function addCounters(into: Counters, from: Counters): void {
@@ -389,8 +404,17 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
 
   const root = cur.processes.find((p) => p.pid === ctx.target.pid);
   const duration_s = (cur.time_ns - (prev?.time_ns ?? ctx.started_ns)) / 1e9;
-  const cpu_limits = usableCpus(cur.cpu_limits, ctx.host.cpus);
-  const diagnoses = diagnose({ duration_s, sched: { ...totals, preempted_by }, threads, cpu_limits });
+  const cpu_limits = reportCpuLimits(prev?.cpu_limits, cur.cpu_limits, ctx.host.cpus);
+  const diagnoses = diagnose({
+    duration_s,
+    sched: { ...totals, preempted_by },
+    threads,
+    cpu_limits,
+    processes,
+    ...rootProcessSpan(prev, cur),
+    ...(cur.thp_enabled ? { thp_enabled: cur.thp_enabled } : {}),
+    ...(cur.numa ? { numa: { cross_node_migrations: totals.cross_node_migrations } } : {}),
+  });
   return {
     kind: ctx.kind === "final" ? "FINAL" : "INTERVAL",
     target: {
@@ -446,10 +470,35 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
 }
 
 /** The tightest of affinity, cgroup quota and the CPUs online. */
-function usableCpus(limits: CpuLimits | undefined, online: number): CpuLimits & { usable_cpus: number } {
+/** The root process's CPU time by mode over the span (its counters start at attach). */
+function rootProcessSpan(prev: Sample | null, cur: Sample): { root?: RootProcessSample } {
+  const now = cur.root_process;
+  if (!now) return {};
+  const then = prev?.root_process?.pid === now.pid ? prev.root_process : undefined;
+  return {
+    root: {
+      pid: now.pid,
+      utime_ns: now.utime_ns - (then?.utime_ns ?? 0),
+      stime_ns: now.stime_ns - (then?.stime_ns ?? 0),
+      ...(now.anon_huge_bytes === undefined ? {} : { anon_huge_bytes: now.anon_huge_bytes }),
+    },
+  };
+}
+
+function reportCpuLimits(before: CpuLimits | undefined, limits: CpuLimits | undefined, online: number): ReportCpuLimits {
   const allowed = limits?.cpus_allowed ?? online;
   const usable = Math.min(allowed, online, limits?.cgroup_cpus ?? Infinity);
-  return { cpus_allowed: allowed, ...(limits?.cgroup_cpus === undefined ? {} : { cgroup_cpus: limits.cgroup_cpus }), usable_cpus: usable };
+  const out: ReportCpuLimits = { cpus_allowed: allowed, ...(limits?.cgroup_cpus === undefined ? {} : { cgroup_cpus: limits.cgroup_cpus }), usable_cpus: usable };
+  const now = limits?.cgroup;
+  if (!now) return out;
+  // The counters are cumulative since attach; a cgroup that was not the limit at `prev` counts from its own start.
+  const then = before?.cgroup?.version === now.version && before.cgroup.path === now.path ? before.cgroup : undefined;
+  out.cgroup_version = now.version;
+  out.cgroup_path = now.path;
+  out.cgroup_periods = now.nr_periods - (then?.nr_periods ?? 0);
+  out.cgroup_throttled_periods = now.nr_throttled - (then?.nr_throttled ?? 0);
+  out.cgroup_throttled_ns = now.throttled_ns - (then?.throttled_ns ?? 0);
+  return out;
 }
 
 function roleStats(threads: ThreadStats[]): RoleStats[] {

@@ -157,12 +157,36 @@ export interface DropCounts {
   neighbours_dropped: number;
 }
 
+/** The cgroup whose CPU quota limits the target's root process, and how often it was throttled. */
+export interface CgroupCpuSample {
+  version: 1 | 2;
+  /** in its hierarchy, from the hierarchy's root */
+  path: string;
+  /** quota / period */
+  quota_cpus: number;
+  /** cpu.stat, cumulative since tracing began */
+  nr_periods: number;
+  nr_throttled: number;
+  throttled_ns: number;
+}
+
+/** The root process's CPU time by mode (cumulative since tracing began) and its huge pages now. */
+export interface RootProcessSample {
+  pid: number;
+  utime_ns: number;
+  stime_ns: number;
+  /** AnonHugePages of /proc/PID/smaps_rollup */
+  anon_huge_bytes?: number;
+}
+
 /** CPUs the target's root process may use, read by the collector. */
 export interface CpuLimits {
   /** CPUs in its affinity mask (/proc/PID/status Cpus_allowed_list) */
   cpus_allowed: number;
-  /** cgroup v2 cpu.max quota/period, the tightest along its cgroup path; absent when unlimited */
+  /** the tightest CPU quota along its cgroup path (v2 cpu.max, else v1 cfs_quota_us/cfs_period_us); absent when unlimited */
   cgroup_cpus?: number;
+  /** that quota's cgroup and its throttling; absent when unlimited */
+  cgroup?: CgroupCpuSample;
 }
 
 export interface Sample {
@@ -180,6 +204,10 @@ export interface Sample {
   families: string[];
   /** absent in recordings made before it existed */
   cpu_limits?: CpuLimits;
+  /** the target's root process as /proc tells it, while it lives (absent in older recordings) */
+  root_process?: RootProcessSample;
+  /** the selected mode of /sys/kernel/mm/transparent_hugepage/enabled, where the kernel has THP */
+  thp_enabled?: string;
   /**
    * The first `exited_prefix` entries of `threads` are threads that had
    * exited, in the order they exited; a later sample of the same session

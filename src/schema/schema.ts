@@ -45,8 +45,14 @@ export function reportToJson(report: Report): Record<string, unknown> {
   for (const key of ["cross_node_migrations", "local_allocs", "remote_allocs", "miss_allocs", "balancing_moves", "balancing_swaps", "page_migrations", "hint_faults"]) {
     numa[key] ??= null;
   }
+  for (const d of json.diagnoses as { subjects: Record<string, unknown>[] }[]) {
+    for (const subject of d.subjects) {
+      subject.pid ??= null;
+      subject.tid ??= null;
+    }
+  }
   const limits = json.cpu_limits as Record<string, unknown>;
-  limits.cgroup_cpus ??= null;
+  for (const key of ["cgroup_cpus", "cgroup_version", "cgroup_path", "cgroup_periods", "cgroup_throttled_periods", "cgroup_throttled_ns"]) limits[key] ??= null;
   return json;
 }
 

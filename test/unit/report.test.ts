@@ -170,10 +170,23 @@ describe("the schema", () => {
     expect(json.processes.map((p: any) => [p.role, p.worker_index])).toEqual([["trainer", null], ["dataloader", 0]]);
     expect(json.threads.map((t: any) => t.role)).toEqual(["trainer", "dataloader"]);
     expect(json.roles.map((x: any) => [x.role, x.oncpu_ns])).toEqual([["trainer", 0.1e9], ["dataloader", 1.9e9]]);
-    expect(json.cpu_limits).toEqual({ cpus_allowed: 1, cgroup_cpus: 0.5, usable_cpus: 0.5 });
+    const noCgroup = { cgroup_version: null, cgroup_path: null, cgroup_periods: null, cgroup_throttled_periods: null, cgroup_throttled_ns: null };
+    expect(json.cpu_limits).toEqual({ cpus_allowed: 1, cgroup_cpus: 0.5, usable_cpus: 0.5, ...noCgroup });
     expect(json.diagnoses.map((d: any) => d.id)).toEqual(["input-bound"]);
     expect(Object.keys(json.diagnoses[0])).toEqual(expect.arrayContaining(["id", "severity", "summary", "evidence", "suggestion"]));
     expect(json.diagnoses[0].evidence.trainer_waiting_share).toBe(0.95);
+  });
+
+  it("gives a cgroup quota's throttling over the report's span", () => {
+    const cgroup = (periods: number, throttled: number, ns: number) => ({ version: 1 as const, path: "/job", quota_cpus: 0.5, nr_periods: periods, nr_throttled: throttled, throttled_ns: ns });
+    const first = sample(2_000_000_000, [thread(100, 100, { oncpu_ns: 1e8 })]);
+    first.cpu_limits = { cpus_allowed: 2, cgroup_cpus: 0.5, cgroup: cgroup(10, 9, 4e8) };
+    const second = sample(3_000_000_000, [thread(100, 100, { oncpu_ns: 6e8 })]);
+    second.cpu_limits = { cpus_allowed: 2, cgroup_cpus: 0.5, cgroup: cgroup(20, 18, 9e8) };
+    const interval = reportToJson(buildReport(first, second, { ...ctx, kind: "interval" })) as any;
+    expect(interval.cpu_limits).toEqual({ cpus_allowed: 2, cgroup_cpus: 0.5, usable_cpus: 0.5, cgroup_version: 1, cgroup_path: "/job", cgroup_periods: 10, cgroup_throttled_periods: 9, cgroup_throttled_ns: 5e8 });
+    // The final report counts from attach, where the collector put the counters' zero.
+    expect((reportToJson(buildReport(null, second, ctx)) as any).cpu_limits.cgroup_throttled_periods).toBe(18);
   });
 
   it("round-trips a report through protobuf", () => {

@@ -1,0 +1,83 @@
+// What a diagnosis is and what the rules read. Pure data: the rules
+// (rules/*.ts) and everything that shows a diagnosis use these.
+import type { CpuLimits } from "./sample.js";
+
+export type Severity = "info" | "warning" | "critical";
+
+export type DiagnosisId =
+  | "input-bound"
+  | "cpu-contention"
+  | "oversubscription"
+  | "cpu-throttled"
+  | "cpu-migrations"
+  | "fault-churn";
+
+/** A thing a diagnosis is about, named so a view can point at it. */
+export interface DiagnosisSubject {
+  kind: "thread" | "process" | "file" | "device" | "cgroup";
+  name: string;
+  pid?: number;
+  tid?: number;
+}
+
+export interface Diagnosis {
+  /** stable: scripts and docs refer to it */
+  id: DiagnosisId;
+  severity: Severity;
+  summary: string;
+  evidence: Record<string, number>;
+  suggestion: string;
+  /** cpu-contention: who took the CPU */
+  preempted_by: { comm: string; pid: number; count: number }[];
+  subjects: DiagnosisSubject[];
+}
+
+export interface Times {
+  oncpu_ns: number;
+  runq_wait_ns: number;
+  sleep_ns: number;
+  iowait_ns: number;
+}
+
+export interface ThreadInput extends Times {
+  tid: number;
+  pid: number;
+  role: string;
+  comm?: string;
+  migrations?: number;
+  faults_minor?: number;
+}
+
+/** The target's root process over the span, as /proc tells it (absent in older recordings). */
+export interface RootProcessInput {
+  pid: number;
+  utime_ns: number;
+  stime_ns: number;
+  /** AnonHugePages of smaps_rollup at the end of the span */
+  anon_huge_bytes?: number;
+}
+
+/** What the rules read; a report has all of it. */
+export interface DiagnosisInput {
+  duration_s: number;
+  sched: Times & { switches_involuntary: number; preempted_by: { comm: string; pid: number; count: number }[] };
+  threads: ThreadInput[];
+  cpu_limits: CpuLimits & {
+    usable_cpus: number;
+    cgroup_version?: number;
+    cgroup_path?: string;
+    cgroup_periods?: number;
+    cgroup_throttled_periods?: number;
+    cgroup_throttled_ns?: number;
+  };
+  /** processes by pid, for names (worker index, comm) */
+  processes?: { pid: number; comm: string; role: string; worker_index?: number }[];
+  root?: RootProcessInput;
+  /** /sys/kernel/mm/transparent_hugepage/enabled's selected mode */
+  thp_enabled?: string;
+  /** NUMA: where the family runs */
+  numa?: { cross_node_migrations: number | null };
+}
+
+/** One rule: a diagnosis, or null when it does not apply. */
+export type Rule = (r: DiagnosisInput, wallNs: number) => Diagnosis | null;
