@@ -124,8 +124,8 @@ describe("fault-churn", () => {
   });
 
   it("is silent when faults are few, cost the kernel little, or the CPU split is unknown", () => {
-    expect(find(input(trainer(1000), { root: root(600, 400) }), "fault-churn")).toBeUndefined();
-    expect(find(input(trainer(80_000), { root: root(950, 50) }), "fault-churn")).toBeUndefined();
+    expect(find(input(trainer(15_000), { root: root(600, 400) }), "fault-churn")).toBeUndefined();
+    expect(find(input(trainer(80_000), { root: root(850, 150) }), "fault-churn")).toBeUndefined();
     expect(find(input(trainer(80_000)), "fault-churn")).toBeUndefined();
   });
 });
