@@ -105,6 +105,25 @@ static Napi::Object FaultThread(Napi::Env env) {
   return Described(env, sizeof(T), f);
 }
 
+static Napi::Object FaultFileKey(Napi::Env env) {
+  using T = struct mlt_fault_file_key;
+  Napi::Object f = Napi::Object::New(env);
+  FIELD(f, T, tgid);
+  FIELD(f, T, dev);
+  FIELD(f, T, ino);
+  return Described(env, sizeof(T), f);
+}
+
+static Napi::Object FaultFile(Napi::Env env) {
+  using T = struct mlt_fault_file;
+  Napi::Object f = Napi::Object::New(env);
+  FIELD(f, T, major_faults);
+  FIELD(f, T, timed);
+  FIELD(f, T, latency_ns);
+  FIELD(f, T, name);
+  return Described(env, sizeof(T), f);
+}
+
 static Napi::Object IoThread(Napi::Env env) {
   using T = struct mlt_io_thread;
   Napi::Object f = Napi::Object::New(env);
@@ -151,6 +170,8 @@ Napi::Object Layouts(Napi::Env env) {
   sched.Set("constants", SchedConstants(env));
   Napi::Object faults = Napi::Object::New(env);
   faults.Set("thread", FaultThread(env));
+  faults.Set("fileKey", FaultFileKey(env));
+  faults.Set("file", FaultFile(env));
   Napi::Object io = Napi::Object::New(env);
   io.Set("thread", IoThread(env));
   io.Set("device", IoDevice(env));

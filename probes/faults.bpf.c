@@ -15,6 +15,10 @@
  * that read a page into the page cache (file-backed ones; swap-ins are
  * counted but not timed).
  *
+ * File-backed major faults are also counted per (process, file) in
+ * `fault_files`, with their timed latency: the fault-storm diagnosis names
+ * the files. A full map is counted in `fault_file_drops`, never silent.
+ *
  * The filter is the scheduler family's `thread_slot` map (thread_slot.bpf.h).
  */
 #include "vmlinux.h"
@@ -35,6 +39,21 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mlt_fault_thread);
 } fault_records SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MLT_MAX_FAULT_FILES);
+	__type(key, struct mlt_fault_file_key);
+	__type(value, struct mlt_fault_file);
+} fault_files SEC(".maps");
+
+/* File-backed major faults not counted per file because fault_files was full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} fault_file_drops SEC(".maps");
 
 static __always_inline struct mlt_fault_thread *current_record(void)
 {
@@ -112,12 +131,60 @@ int BPF_PROG(mlt_pf_kern_raw)
 
 struct backing {
 	bool file;
+	__u32 dev;
+	__u64 ino;
+	struct dentry *dentry;
 };
 
 static long note_backing(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
 {
-	((struct backing *)ctx)->file = BPF_CORE_READ(vma, vm_file) != NULL;
+	struct backing *b = ctx;
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+
+	b->file = file != NULL;
+	if (file) {
+		b->ino = BPF_CORE_READ(file, f_inode, i_ino);
+		b->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+		b->dentry = BPF_CORE_READ(file, f_path.dentry);
+	}
 	return 0;
+}
+
+/* One more major fault on this process's file, `latency_ns` long if timed (else 0). */
+static __always_inline void count_file_fault(const struct backing *b, __u64 latency_ns)
+{
+	struct mlt_fault_file_key key = {
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.dev = b->dev,
+		.ino = b->ino,
+	};
+	struct mlt_fault_file *f = bpf_map_lookup_elem(&fault_files, &key);
+	__u32 zero = 0;
+
+	if (!f) {
+		struct mlt_fault_file fresh = {};
+		/* Copied out first: `backing` is ours, not a kernel type to relocate. */
+		struct dentry *dentry = b->dentry;
+		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+
+		bpf_probe_read_kernel_str(fresh.name, sizeof(fresh.name), name);
+		/* Another CPU may have added it meanwhile: that is fine, it is there now. */
+		if (bpf_map_update_elem(&fault_files, &key, &fresh, BPF_NOEXIST) && !bpf_map_lookup_elem(&fault_files, &key)) {
+			__u64 *drops = bpf_map_lookup_elem(&fault_file_drops, &zero);
+
+			if (drops)
+				__sync_fetch_and_add(drops, 1);
+			return;
+		}
+		f = bpf_map_lookup_elem(&fault_files, &key);
+		if (!f)
+			return;
+	}
+	__sync_fetch_and_add(&f->major_faults, 1);
+	if (latency_ns) {
+		__sync_fetch_and_add(&f->timed, 1);
+		__sync_fetch_and_add(&f->latency_ns, latency_ns);
+	}
 }
 
 /* pt_regs::cs was an unsigned long until FRED (6.9) made it a u16 in a
@@ -148,11 +215,13 @@ int mlt_major_fault(struct bpf_perf_event_data *ctx)
 {
 	struct mlt_fault_thread *t = current_record();
 	struct backing backing = {};
-	__u64 now;
+	__u64 now, latency_ns = 0;
+	bool classified;
 
 	if (!t)
 		return 0;
-	if (bpf_find_vma(bpf_get_current_task_btf(), ctx->addr, note_backing, &backing, 0))
+	classified = !bpf_find_vma(bpf_get_current_task_btf(), ctx->addr, note_backing, &backing, 0);
+	if (!classified)
 		t->major_unclassified++;
 	else if (backing.file)
 		t->major_file++;
@@ -164,9 +233,13 @@ int mlt_major_fault(struct bpf_perf_event_data *ctx)
 		t->major_kernel++;
 	if (t->timing == MLT_FAULT_READING) {
 		now = bpf_ktime_get_ns();
-		if (now > t->fault_start_ns)
-			t->major_latency_hist[hist_slot(now - t->fault_start_ns) & (MLT_HIST_SLOTS - 1)]++;
+		if (now > t->fault_start_ns) {
+			latency_ns = now - t->fault_start_ns;
+			t->major_latency_hist[hist_slot(latency_ns) & (MLT_HIST_SLOTS - 1)]++;
+		}
 	}
 	t->timing = 0;
+	if (classified && backing.file)
+		count_file_fault(&backing, latency_ns);
 	return 0;
 }

@@ -29,4 +29,27 @@ struct mlt_fault_thread {
 	__u64 major_latency_hist[MLT_HIST_SLOTS]; /* page read-in to fault completion */
 } __attribute__((aligned(64)));
 
+/*
+ * Major faults per (process, file): which mmap'd files a process faults on
+ * (a dataset read through numpy.memmap, Arrow, LMDB, safetensors). Keyed by
+ * the inode, so a file mapped many times is one entry; the name is the
+ * file's dentry name at its first fault (user space finds the full path in
+ * /proc/PID/maps while the process lives).
+ */
+#define MLT_MAX_FAULT_FILES 4096
+#define MLT_FILE_NAME_LEN 64
+
+struct mlt_fault_file_key {
+	__u32 tgid;
+	__u32 dev; /* the inode's superblock s_dev (kernel dev_t: major << 20 | minor) */
+	__u64 ino;
+};
+
+struct mlt_fault_file {
+	__u64 major_faults;
+	__u64 timed;      /* how many of them read their page in (timed, see major_latency_hist) */
+	__u64 latency_ns; /* their page read-in to completion, summed */
+	char name[MLT_FILE_NAME_LEN];
+};
+
 #endif /* MLTRACE_FAULTS_H */

@@ -226,6 +226,10 @@ export class TraceSession {
       neighbours: this.probes.readNeighbours(),
       drops: this.probes.readDrops(),
       devices: this.io?.readDevices() ?? [],
+      ...(this.faults ? { fault_files: this.faults.readFiles(
+              (pid) => this.processes.get(pid)?.exited ?? false,
+              () => [...this.processes.values()].filter((p) => !p.exited).map((p) => p.pid),
+            ) } : {}),
       numa_nodes: numaNodes(),
       ...(this.numa ? { numa: this.numaSample() } : {}),
       families: ["sched", ...(this.faults ? ["faults"] : []), ...(this.io ? ["io"] : []), ...(this.numa ? ["numa"] : [])],

@@ -7,6 +7,7 @@ import { cpuContention } from "./rules/cpu-contention.js";
 import { cpuMigrations } from "./rules/cpu-migrations.js";
 import { cpuThrottled } from "./rules/cpu-throttled.js";
 import { faultChurn } from "./rules/fault-churn.js";
+import { faultStorm } from "./rules/fault-storm.js";
 import { inputBound } from "./rules/input-bound.js";
 import { oversubscription } from "./rules/oversubscription.js";
 
@@ -15,13 +16,14 @@ export { CPU_CONTENTION } from "./rules/cpu-contention.js";
 export { CPU_MIGRATIONS } from "./rules/cpu-migrations.js";
 export { CPU_THROTTLED } from "./rules/cpu-throttled.js";
 export { FAULT_CHURN } from "./rules/fault-churn.js";
+export { FAULT_STORM } from "./rules/fault-storm.js";
 export { INPUT_BOUND } from "./rules/input-bound.js";
 export { OVERSUBSCRIPTION } from "./rules/oversubscription.js";
 
 // Intervals shorter than this say too little to judge.
 const MIN_WALL_S = 0.1;
 
-const RULES: Rule[] = [inputBound, cpuContention, oversubscription, cpuThrottled, faultChurn, cpuMigrations];
+const RULES: Rule[] = [inputBound, faultStorm, cpuContention, oversubscription, cpuThrottled, faultChurn, cpuMigrations];
 const ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
 export function diagnose(r: DiagnosisInput): Diagnosis[] {

@@ -10,7 +10,8 @@ export type DiagnosisId =
   | "oversubscription"
   | "cpu-throttled"
   | "cpu-migrations"
-  | "fault-churn";
+  | "fault-churn"
+  | "fault-storm";
 
 /** A thing a diagnosis is about, named so a view can point at it. */
 export interface DiagnosisSubject {
@@ -46,6 +47,8 @@ export interface ThreadInput extends Times {
   comm?: string;
   migrations?: number;
   faults_minor?: number;
+  faults_major?: number;
+  read_bytes?: number;
 }
 
 /** The target's root process over the span, as /proc tells it (absent in older recordings). */
@@ -75,6 +78,10 @@ export interface DiagnosisInput {
   root?: RootProcessInput;
   /** /sys/kernel/mm/transparent_hugepage/enabled's selected mode */
   thp_enabled?: string;
+  /** major faults per process and file over the span (faults family) */
+  fault_files?: { pid: number; path: string; major_faults: number; timed: number; latency_ns: number }[];
+  /** the target's major-fault latency (faults family) */
+  major_latency_us?: { p50: number; p90: number; p99: number };
   /** NUMA: where the family runs */
   numa?: { cross_node_migrations: number | null };
 }

@@ -41,6 +41,19 @@ export interface TargetInfo {
   exit_signal?: number;
 }
 
+/** One process's major faults on one file over the span. */
+export interface FaultFileStats {
+  pid: number;
+  path: string;
+  major_faults: number;
+  /** timed ones (read their page in) and their latency summed */
+  timed: number;
+  latency_ns: number;
+}
+
+/** Most files listed per report. */
+const TOP_FAULT_FILES = 10;
+
 /** The target's CPU limits, and over the report's span how often its cgroup quota throttled it. */
 export interface ReportCpuLimits {
   cpus_allowed: number;
@@ -126,6 +139,10 @@ export interface Report {
     exceptions_kernel: number;
     major_latency_hist: { le_us: number; count: number }[];
     major_latency_us: { p50: number; p90: number; p99: number };
+    /** the files target processes took most major faults on over the span, most first */
+    files: FaultFileStats[];
+    /** file-backed major faults not counted per file (the kernel's table was full) */
+    files_dropped: number;
   };
   numa: {
     nodes: number;
@@ -405,8 +422,11 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
   const root = cur.processes.find((p) => p.pid === ctx.target.pid);
   const duration_s = (cur.time_ns - (prev?.time_ns ?? ctx.started_ns)) / 1e9;
   const cpu_limits = reportCpuLimits(prev?.cpu_limits, cur.cpu_limits, ctx.host.cpus);
+  const faultFiles = faultFileDeltas(prev, cur);
   const diagnoses = diagnose({
     duration_s,
+    fault_files: faultFiles,
+    major_latency_us: percentiles(slots.major_latency_hist),
     sched: { ...totals, preempted_by },
     threads,
     cpu_limits,
@@ -447,6 +467,8 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
       exceptions_kernel: totals.exceptions_kernel,
       major_latency_hist: toBuckets(slots.major_latency_hist),
       major_latency_us: percentiles(slots.major_latency_hist),
+      files: faultFiles.slice(0, TOP_FAULT_FILES),
+      files_dropped: (cur.fault_files?.dropped ?? 0) - (prev?.fault_files?.dropped ?? 0),
     },
     numa: numaSection(cur, totals, slots.numa_placed, slots.numa_wanted),
     io: {
@@ -470,6 +492,20 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
 }
 
 /** The tightest of affinity, cgroup quota and the CPUs online. */
+/** Each process's major faults per file over the span, most first. */
+function faultFileDeltas(prev: Sample | null, cur: Sample): FaultFileStats[] {
+  const before = new Map<string, { major_faults: number; timed: number; latency_ns: number }>();
+  for (const f of prev?.fault_files?.files ?? []) before.set(`${f.pid} ${f.dev} ${f.ino}`, f);
+  const out: FaultFileStats[] = [];
+  for (const f of cur.fault_files?.files ?? []) {
+    const b = before.get(`${f.pid} ${f.dev} ${f.ino}`);
+    const major_faults = f.major_faults - (b?.major_faults ?? 0);
+    if (major_faults <= 0) continue;
+    out.push({ pid: f.pid, path: f.path, major_faults, timed: f.timed - (b?.timed ?? 0), latency_ns: f.latency_ns - (b?.latency_ns ?? 0) });
+  }
+  return out.sort((a, b) => b.major_faults - a.major_faults || a.pid - b.pid);
+}
+
 /** The root process's CPU time by mode over the span (its counters start at attach). */
 function rootProcessSpan(prev: Sample | null, cur: Sample): { root?: RootProcessSample } {
   const now = cur.root_process;

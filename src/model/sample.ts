@@ -170,6 +170,26 @@ export interface CgroupCpuSample {
   throttled_ns: number;
 }
 
+/** A process's major faults on one file-backed mapping's file (faults family), cumulative. */
+export interface FaultFileSample {
+  pid: number;
+  /** the file's device (kernel dev_t) and inode: what identifies it */
+  dev: number;
+  ino: number;
+  /** the full path where the collector found it in /proc/PID/maps, else the file's own name */
+  path: string;
+  major_faults: number;
+  /** how many of them were timed (read their page in), and their latency summed */
+  timed: number;
+  latency_ns: number;
+}
+
+export interface FaultFilesSample {
+  files: FaultFileSample[];
+  /** file-backed major faults not counted per file: the kernel's table was full */
+  dropped: number;
+}
+
 /** The root process's CPU time by mode (cumulative since tracing began) and its huge pages now. */
 export interface RootProcessSample {
   pid: number;
@@ -206,6 +226,8 @@ export interface Sample {
   cpu_limits?: CpuLimits;
   /** the target's root process as /proc tells it, while it lives (absent in older recordings) */
   root_process?: RootProcessSample;
+  /** major faults per process and file, where the faults family runs */
+  fault_files?: FaultFilesSample;
   /** the selected mode of /sys/kernel/mm/transparent_hugepage/enabled, where the kernel has THP */
   thp_enabled?: string;
   /**

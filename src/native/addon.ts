@@ -83,7 +83,7 @@ export interface NativeAddon {
       procEvent: StructLayout;
       constants: Record<string, number>;
     };
-    faults: { thread: StructLayout };
+    faults: { thread: StructLayout; fileKey: StructLayout; file: StructLayout };
     io: { thread: StructLayout; device: StructLayout };
     numa: { thread: StructLayout & { nodes: number } };
   };

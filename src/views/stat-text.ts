@@ -98,6 +98,14 @@ function faultLines(r: Report): string[] {
     lines.push(`    major fault latency: p50 ${micros(f.major_latency_us.p50)}, p90 ${micros(f.major_latency_us.p90)}, p99 ${micros(f.major_latency_us.p99)}`);
     lines.push(...histogramLines(f.major_latency_hist));
   }
+  if (f.files.length > 0) {
+    lines.push(`    files with the most major faults:`);
+    for (const file of f.files) {
+      const timed = file.timed > 0 ? `, ${micros(file.latency_ns / file.timed / 1000)} each` : "";
+      lines.push(`      ${count(file.major_faults).padStart(9)}  pid ${String(file.pid).padEnd(7)} ${file.path}${timed}`);
+    }
+  }
+  if (f.files_dropped > 0) lines.push(`    ${count(f.files_dropped)} file-backed major faults not counted per file (its table was full)`);
   return lines;
 }
 

@@ -1,7 +1,9 @@
-// cpu-throttled and fault-churn on real workloads, each against the kernel's
-// own accounting (the cgroup's cpu.stat, the workload's getrusage), and the
-// healthy twin of each that must not fire.
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync, existsSync } from "node:fs";
+// cpu-throttled, fault-churn and fault-storm on real workloads, each against
+// the kernel's own accounting (the cgroup's cpu.stat, the workload's
+// getrusage, the processes' own major-fault counters), and the healthy twin
+// of each that must not fire.
+import { execFileSync } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, rmdirSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEbpf } from "../helpers/ebpf.js";
@@ -30,8 +32,24 @@ const cgroup = join(V1_CPU, `mltrace-test-${process.pid}`);
 // Burns 1.2 s of its own CPU time: under a 0.5 CPU quota that is most of every period.
 const BUSY = "import time\nwhile time.process_time() < 1.2: pass\n";
 
+/** A file of `mib` MiB on disk (not tmpfs), written, synced and dropped from the page cache. */
+function coldFile(dir: string, mib: number): string {
+  const path = join(dir, "dataset.bin");
+  const fd = openSync(path, "w");
+  const chunk = Buffer.alloc(2 ** 20, 7);
+  for (let i = 0; i < mib; i++) writeSync(fd, chunk);
+  closeSync(fd);
+  execFileSync("sync");
+  writeFileSync("/proc/sys/vm/drop_caches", "1");
+  return path;
+}
+
 describeEbpf("diagnoses of limits and faults on real workloads", () => {
+  let dir = "";
+  let coldFaults = 0;
   beforeAll(() => {
+    // On disk, not tmpfs: dropping the page cache must send the reads to a device.
+    dir = mkdtempSync(join("/var/tmp", "mltrace-storm-"));
     expect(existsSync(join(V1_CPU, "cpu.cfs_quota_us")), "the v1 cpu controller is mounted").toBe(true);
     mkdirSync(cgroup);
     writeFileSync(join(cgroup, "cpu.cfs_period_us"), "100000");
@@ -39,6 +57,7 @@ describeEbpf("diagnoses of limits and faults on real workloads", () => {
   });
   afterAll(() => {
     if (existsSync(cgroup)) rmdirSync(cgroup);
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("cpu-throttled: a v1 quota of 0.5 CPU, with the quota right and the throttling cpu.stat counted", () => {
@@ -92,5 +111,38 @@ describeEbpf("diagnoses of limits and faults on real workloads", () => {
     expect(found(report, "fault-churn"), JSON.stringify(report.diagnoses)).toBeUndefined();
     const serious = report.diagnoses.filter((x: Diagnosis) => x.severity !== "info");
     expect(serious, JSON.stringify(serious)).toEqual([]);
+  });
+
+  it("fault-storm: DataLoader workers gathering random rows of a cold mmap'd file, named, their faults the kernel's", () => {
+    const file = coldFile(dir, 256);
+    const { report } = trace(["/usr/bin/python3", join(root, "test", "workloads", "torch_mmap.py"), file, "--batches", "60", "--batch-size", "32"]);
+    const d = found(report, "fault-storm");
+    expect(d, JSON.stringify(report.diagnoses)).toBeDefined();
+    const workers = report.processes.filter((p: any) => p.role === "dataloader");
+    expect(workers.length).toBe(2);
+    // The file, by its path, for each worker.
+    expect(d!.subjects.filter((s) => s.kind === "file" && s.name === file).map((s) => s.pid).sort()).toEqual(workers.map((w: any) => w.pid).sort());
+    for (const w of workers) {
+      const entry = report.faults.files.find((f: any) => f.pid === w.pid && f.path === file);
+      expect(entry, JSON.stringify(report.faults.files)).toBeDefined();
+      // The per-file count is the process's own major faults (maj_flt), but for the few on its code.
+      expect(entry.major_faults).toBeLessThanOrEqual(w.faults_major);
+      expect(entry.major_faults).toBeGreaterThan(0.9 * w.faults_major);
+      expect(entry.timed).toBeLessThanOrEqual(entry.major_faults);
+    }
+    coldFaults = report.faults.files.filter((f: any) => f.path === file).reduce((n: number, f: any) => n + f.major_faults, 0);
+    const onFile = report.faults.files.filter((f: any) => f.path === file).reduce((n: number, f: any) => n + f.major_faults, 0);
+    expect(d!.evidence.major_faults_per_s * report.duration_s).toBeGreaterThanOrEqual(onFile * 0.999);
+    expect(d!.evidence.fault_share).toBeGreaterThanOrEqual(0.15);
+  });
+
+  it("fault-storm: silent for the same loader on a warm page cache", () => {
+    const file = join(dir, "dataset.bin");
+    readFileSync(file); // the whole file into the page cache
+    const { report } = trace(["/usr/bin/python3", join(root, "test", "workloads", "torch_mmap.py"), file, "--batches", "60", "--batch-size", "32"]);
+    expect(found(report, "fault-storm"), JSON.stringify(report.diagnoses)).toBeUndefined();
+    // A handful may still fault major (a page reclaimed meanwhile), not a storm.
+    const warm = report.faults.files.filter((f: any) => f.path === file).reduce((n: number, f: any) => n + f.major_faults, 0);
+    expect(warm).toBeLessThan(coldFaults / 100);
   });
 });
