@@ -120,6 +120,26 @@ static void report_rusage(const char *role)
 	close(fd);
 }
 
+/* "reaped pid nvcsw nivcsw utime_us stime_us -": a worker's rusage as wait4()
+ * returns it once the worker has exited for good, its exit path included
+ * (its own line is read just before it exits). */
+static void report_reaped(pid_t pid, const struct rusage *ru)
+{
+	char line[256];
+	int fd, len;
+
+	if (!opt.results)
+		return;
+	len = snprintf(line, sizeof(line), "reaped %d %ld %ld %ld %ld -\n", pid, ru->ru_nvcsw, ru->ru_nivcsw,
+		       ru->ru_utime.tv_sec * 1000000L + ru->ru_utime.tv_usec,
+		       ru->ru_stime.tv_sec * 1000000L + ru->ru_stime.tv_usec);
+	fd = open(opt.results, O_WRONLY | O_APPEND | O_CREAT, 0644);
+	if (fd < 0)
+		die("open results");
+	write_all(fd, line, (size_t)len);
+	close(fd);
+}
+
 static void make_dataset(const char *path, size_t bytes)
 {
 	struct stat st;
@@ -290,8 +310,12 @@ int main(int argc, char **argv)
 
 	for (int w = 0; w < opt.workers; w++)
 		close(requests[w]);
-	for (int w = 0; w < opt.workers; w++)
-		waitpid(pids[w], NULL, 0);
+	for (int w = 0; w < opt.workers; w++) {
+		struct rusage ru;
+
+		if (wait4(pids[w], NULL, 0, &ru) == pids[w])
+			report_reaped(pids[w], &ru);
+	}
 	pthread_mutex_lock(&lock);
 	stopping = 1;
 	pthread_cond_broadcast(&step_ready);

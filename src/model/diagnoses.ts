@@ -9,6 +9,7 @@ import { cpuThrottled } from "./rules/cpu-throttled.js";
 import { faultChurn } from "./rules/fault-churn.js";
 import { faultStorm } from "./rules/fault-storm.js";
 import { inputBound } from "./rules/input-bound.js";
+import { numaRemote } from "./rules/numa-remote.js";
 import { oversubscription } from "./rules/oversubscription.js";
 
 export type { Diagnosis, DiagnosisId, DiagnosisInput, DiagnosisSubject, Severity } from "./diagnosis-types.js";
@@ -18,12 +19,13 @@ export { CPU_THROTTLED } from "./rules/cpu-throttled.js";
 export { FAULT_CHURN } from "./rules/fault-churn.js";
 export { FAULT_STORM } from "./rules/fault-storm.js";
 export { INPUT_BOUND } from "./rules/input-bound.js";
+export { NUMA_REMOTE } from "./rules/numa-remote.js";
 export { OVERSUBSCRIPTION } from "./rules/oversubscription.js";
 
 // Intervals shorter than this say too little to judge.
 const MIN_WALL_S = 0.1;
 
-const RULES: Rule[] = [inputBound, faultStorm, cpuContention, oversubscription, cpuThrottled, faultChurn, cpuMigrations];
+const RULES: Rule[] = [inputBound, faultStorm, cpuContention, oversubscription, cpuThrottled, faultChurn, numaRemote, cpuMigrations];
 const ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
 export function diagnose(r: DiagnosisInput): Diagnosis[] {

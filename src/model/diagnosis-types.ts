@@ -11,7 +11,8 @@ export type DiagnosisId =
   | "cpu-throttled"
   | "cpu-migrations"
   | "fault-churn"
-  | "fault-storm";
+  | "fault-storm"
+  | "numa-remote";
 
 /** A thing a diagnosis is about, named so a view can point at it. */
 export interface DiagnosisSubject {
@@ -51,6 +52,19 @@ export interface ThreadInput extends Times {
   read_bytes?: number;
 }
 
+export interface NumaThreadInput {
+  tid: number;
+  pid: number;
+  comm: string;
+  role: string;
+  /** pages allocated on the node of the CPU the thread ran on, and elsewhere */
+  local_allocs: number;
+  remote_allocs: number;
+  cross_node_migrations: number;
+  /** the node of the CPUs it allocated most from (where it runs), if it allocated */
+  run_node?: number;
+}
+
 /** The target's root process over the span, as /proc tells it (absent in older recordings). */
 export interface RootProcessInput {
   pid: number;
@@ -83,7 +97,13 @@ export interface DiagnosisInput {
   /** the target's major-fault latency (faults family) */
   major_latency_us?: { p50: number; p90: number; p99: number };
   /** NUMA: where the family runs */
-  numa?: { cross_node_migrations: number | null };
+  numa?: {
+    cross_node_migrations: number | null;
+    /** per thread over the span: its page allocations by where they landed, its moves across nodes */
+    threads?: NumaThreadInput[];
+    /** resident bytes per node of each live process, now */
+    process_memory?: { pid: number; bytes: number[] }[];
+  };
 }
 
 /** One rule: a diagnosis, or null when it does not apply. */

@@ -20,7 +20,7 @@ import {
   type ThreadCounters,
   type ThreadSample,
 } from "./sample.js";
-import { diagnose, type Diagnosis } from "./diagnoses.js";
+import { diagnose, type Diagnosis, type DiagnosisInput } from "./diagnoses.js";
 import { assignRoles, OTHER, roleNames, type ProcessRole, type Role, type Roles } from "./roles.js";
 
 export interface HostInfo {
@@ -433,7 +433,7 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
     processes,
     ...rootProcessSpan(prev, cur),
     ...(cur.thp_enabled ? { thp_enabled: cur.thp_enabled } : {}),
-    ...(cur.numa ? { numa: { cross_node_migrations: totals.cross_node_migrations } } : {}),
+    ...(cur.numa ? { numa: numaInput(cur, deltas, roles, totals) } : {}),
   });
   return {
     kind: ctx.kind === "final" ? "FINAL" : "INTERVAL",
@@ -492,6 +492,32 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
 }
 
 /** The tightest of affinity, cgroup quota and the CPUs online. */
+/** What numa-remote reads: per thread, where its pages landed and its moves across nodes. */
+function numaInput(cur: Sample, deltas: readonly ThreadSample[], roles: Roles, totals: Counters): NonNullable<DiagnosisInput["numa"]> {
+  const n = cur.numa!.matrix_nodes;
+  const threads = deltas.map((t) => {
+    const split = splitAllocations(t.numa_placed, t.numa_wanted, n);
+    let runNode: number | undefined;
+    let most = 0;
+    for (let row = 0; row < n; row++) {
+      let sum = 0;
+      for (let col = 0; col < n; col++) sum += t.numa_placed[row * n + col] ?? 0;
+      if (sum > most) [most, runNode] = [sum, row];
+    }
+    return {
+      tid: t.tid,
+      pid: t.pid,
+      comm: t.comm,
+      role: roles.threads.get(threadKey(t)) ?? "other",
+      local_allocs: split.local,
+      remote_allocs: split.remote,
+      cross_node_migrations: t.cross_node_migrations,
+      ...(runNode === undefined ? {} : { run_node: runNode }),
+    };
+  });
+  return { cross_node_migrations: totals.cross_node_migrations, threads, process_memory: cur.numa!.process_memory };
+}
+
 /** Each process's major faults per file over the span, most first. */
 function faultFileDeltas(prev: Sample | null, cur: Sample): FaultFileStats[] {
   const before = new Map<string, { major_faults: number; timed: number; latency_ns: number }>();

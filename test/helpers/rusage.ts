@@ -1,6 +1,8 @@
 // The lines workloads/pipeline.c appends at each process's exit:
 // "role pid nvcsw nivcsw utime_us stime_us run_delay_ns", from its own
-// getrusage(RUSAGE_SELF) and /proc/thread-self/schedstat.
+// getrusage(RUSAGE_SELF) and /proc/thread-self/schedstat; and, for each
+// worker, "reaped pid nvcsw nivcsw utime_us stime_us -": its rusage from the
+// trainer's wait4(), which includes the exit path after its own reading.
 
 export interface Rusage {
   role: string;
@@ -12,7 +14,7 @@ export interface Rusage {
   run_delay_ns: number;
 }
 
-export function parseRusage(text: string): Rusage[] {
+function parseLines(text: string): Rusage[] {
   return text
     .trim()
     .split("\n")
@@ -27,4 +29,14 @@ export function parseRusage(text: string): Rusage[] {
         run_delay_ns: Number(runDelay),
       };
     });
+}
+
+/** Each process's own reading, just before it exited. */
+export function parseRusage(text: string): Rusage[] {
+  return parseLines(text).filter((r) => r.role !== "reaped");
+}
+
+/** Workers' rusage from the trainer's wait4(), by pid (run_delay_ns is NaN: wait4 has none). */
+export function parseReaped(text: string): Map<number, Rusage> {
+  return new Map(parseLines(text).filter((r) => r.role === "reaped").map((r) => [r.pid, r]));
 }

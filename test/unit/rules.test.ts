@@ -129,3 +129,32 @@ describe("fault-churn", () => {
     expect(find(input(trainer(80_000)), "fault-churn")).toBeUndefined();
   });
 });
+
+describe("numa-remote", () => {
+  const nt = (tid: number, local: number, remote: number, moves = 0, run_node: number | undefined = 0) => ({
+    tid, pid: 1, comm: "python3", role: "trainer", local_allocs: local, remote_allocs: remote, cross_node_migrations: moves, ...(run_node === undefined ? {} : { run_node }),
+  });
+  const base = [t(1, 1, "trainer", 900, 0, 100)];
+
+  it("fires when a thread's new pages land on another node, critical when nearly all do", () => {
+    const d = find(input(base, { numa: { cross_node_migrations: 0, threads: [nt(1, 100, 16_000)] } }), "numa-remote")!;
+    expect(d.severity).toBe("critical");
+    expect(d.evidence).toMatchObject({ remote_share: 0.994, remote_allocs: 16_000, local_allocs: 100, remote_threads: 1 });
+    expect(d.subjects).toEqual([{ kind: "thread", name: "python3 (trainer)", pid: 1, tid: 1 }]);
+    expect(d.summary).toContain("running on node 0");
+    expect(find(input(base, { numa: { cross_node_migrations: 0, threads: [nt(1, 6_000, 10_000)] } }), "numa-remote")!.severity).toBe("warning");
+  });
+
+  it("fires for resident memory off the node the process runs on, and for moves across nodes", () => {
+    const memory = find(input(base, { numa: { cross_node_migrations: 0, threads: [nt(1, 10, 0)], process_memory: [{ pid: 1, bytes: [16 * 2 ** 20, 200 * 2 ** 20] }] } }), "numa-remote")!;
+    expect(memory.evidence.remote_memory_share).toBe(0.926);
+    const moves = find(input(base, { numa: { cross_node_migrations: 40, threads: [nt(1, 10, 0, 40)] } }), "numa-remote")!;
+    expect(moves.evidence.cross_node_migrations_per_s).toBe(40);
+  });
+
+  it("is silent for local placement, small allocations and without the NUMA family", () => {
+    expect(find(input(base, { numa: { cross_node_migrations: 0, threads: [nt(1, 16_000, 100)], process_memory: [{ pid: 1, bytes: [200 * 2 ** 20, 0] }] } }), "numa-remote")).toBeUndefined();
+    expect(find(input(base, { numa: { cross_node_migrations: 0, threads: [nt(1, 10, 1000)] } }), "numa-remote")).toBeUndefined();
+    expect(find(input(base), "numa-remote")).toBeUndefined();
+  });
+});

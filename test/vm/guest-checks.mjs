@@ -71,7 +71,26 @@ out.doctor = { status: doctor.status, stderr: doctor.stderr, seconds: doctor.sec
     "--phase", "hop,bind1,bind0,spill", "--hops", "400", "--mb", "64", "--spill-mb", "32", "--results", results,
   ], 1);
   const json = readJson(report);
-  out.numa = { status: run.status, stderr: run.stderr, seconds: run.seconds, numa: json.numa, sched: json.sched, kernel: readPairs(results) };
+  out.numa = { status: run.status, stderr: run.stderr, seconds: run.seconds, numa: json.numa, sched: json.sched, duration_s: json.duration_s, diagnoses: json.diagnoses, target: json.target, kernel: readPairs(results) };
+}
+
+// A cgroup v2 CPU quota (the host mounts only v1's cpu controller): the
+// guest mounts the v2 hierarchy, enables its cpu controller and runs a busy
+// shell for 2 s under 0.5 CPU; cpu.stat is read after it, for the host side
+// to compare with mltrace's throttling counts.
+{
+  const report = "/tmp/throttle.json";
+  const cg = "/sys/fs/cgroup";
+  const setup = spawnSync("sh", ["-c", `mount -t cgroup2 none ${cg} && echo +cpu > ${cg}/cgroup.subtree_control && mkdir ${cg}/quota && echo "50000 100000" > ${cg}/quota/cpu.max`], { encoding: "utf8" });
+  const run = mltrace(["stat", "--json", "-o", report, "--", "sh", "-c", `echo $$ > ${cg}/quota/cgroup.procs && exec timeout 2 sh -c 'while :; do :; done'`], 1);
+  let stat = "";
+  try {
+    stat = readFileSync(`${cg}/quota/cpu.stat`, "utf8");
+  } catch (err) {
+    stat = `error: ${err.message}`;
+  }
+  const json = readJson(report);
+  out.throttle = { setup: { status: setup.status, stderr: setup.stderr }, status: run.status, stderr: run.stderr, seconds: run.seconds, cpu_limits: json.cpu_limits, diagnoses: json.diagnoses, cpu_stat: stat };
 }
 
 // Block I/O through the pre-6.5 path (block_getrq): a forked worker reads
