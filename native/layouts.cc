@@ -102,6 +102,8 @@ static Napi::Object FaultThread(Napi::Env env) {
   FIELD(f, T, major_user);
   FIELD(f, T, major_kernel);
   FIELD(f, T, major_latency_hist);
+  FIELD(f, T, reclaim_ns);
+  FIELD(f, T, reclaim_stalls);
   return Described(env, sizeof(T), f);
 }
 

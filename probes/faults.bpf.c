@@ -15,6 +15,11 @@
  * that read a page into the page cache (file-backed ones; swap-ins are
  * counted but not timed).
  *
+ * Direct reclaim: a thread that allocates when memory (the machine's, or
+ * its memory cgroup's limit) is short reclaims pages itself before it goes
+ * on; mm_vmscan_{direct,memcg}_reclaim_{begin,end} bracket that, timed per
+ * thread as stalls.
+ *
  * File-backed major faults are also counted per (process, file) in
  * `fault_files`, with their timed latency: the fault-storm diagnosis names
  * the files. A full map is counted in `fault_file_drops`, never silent.
@@ -127,6 +132,78 @@ SEC("raw_tp/page_fault_kernel")
 int BPF_PROG(mlt_pf_kern_raw)
 {
 	return on_fault_entry(false);
+}
+
+static __always_inline int on_reclaim_begin(void)
+{
+	struct mlt_fault_thread *t = current_record();
+
+	if (t && !t->reclaim_start_ns)
+		t->reclaim_start_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline int on_reclaim_end(void)
+{
+	struct mlt_fault_thread *t = current_record();
+	__u64 now;
+
+	if (!t || !t->reclaim_start_ns)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (now > t->reclaim_start_ns)
+		t->reclaim_ns += now - t->reclaim_start_ns;
+	t->reclaim_stalls++;
+	t->reclaim_start_ns = 0;
+	return 0;
+}
+
+SEC("tp_btf/mm_vmscan_direct_reclaim_begin")
+int BPF_PROG(mlt_direct_reclaim_begin_btf)
+{
+	return on_reclaim_begin();
+}
+
+SEC("raw_tp/mm_vmscan_direct_reclaim_begin")
+int BPF_PROG(mlt_direct_reclaim_begin_raw)
+{
+	return on_reclaim_begin();
+}
+
+SEC("tp_btf/mm_vmscan_direct_reclaim_end")
+int BPF_PROG(mlt_direct_reclaim_end_btf)
+{
+	return on_reclaim_end();
+}
+
+SEC("raw_tp/mm_vmscan_direct_reclaim_end")
+int BPF_PROG(mlt_direct_reclaim_end_raw)
+{
+	return on_reclaim_end();
+}
+
+SEC("tp_btf/mm_vmscan_memcg_reclaim_begin")
+int BPF_PROG(mlt_memcg_reclaim_begin_btf)
+{
+	return on_reclaim_begin();
+}
+
+SEC("raw_tp/mm_vmscan_memcg_reclaim_begin")
+int BPF_PROG(mlt_memcg_reclaim_begin_raw)
+{
+	return on_reclaim_begin();
+}
+
+SEC("tp_btf/mm_vmscan_memcg_reclaim_end")
+int BPF_PROG(mlt_memcg_reclaim_end_btf)
+{
+	return on_reclaim_end();
+}
+
+SEC("raw_tp/mm_vmscan_memcg_reclaim_end")
+int BPF_PROG(mlt_memcg_reclaim_end_raw)
+{
+	return on_reclaim_end();
 }
 
 struct backing {

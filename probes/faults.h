@@ -27,6 +27,9 @@ struct mlt_fault_thread {
 	__u64 major_user;         /* major faults taken in user mode */
 	__u64 major_kernel;
 	__u64 major_latency_hist[MLT_HIST_SLOTS]; /* page read-in to fault completion */
+	__u64 reclaim_start_ns;   /* when the reclaim under way began, or 0 */
+	__u64 reclaim_ns;         /* time stalled in direct reclaim (global or a memory cgroup's limit) */
+	__u64 reclaim_stalls;     /* how many such reclaims */
 } __attribute__((aligned(64)));
 
 /*

@@ -14,6 +14,8 @@ export interface CgroupMounts {
   v2?: string;
   /** where the v1 hierarchy carrying the cpu controller is mounted, if one does */
   v1cpu?: string;
+  /** ... and the one carrying the memory controller */
+  v1memory?: string;
 }
 
 /** The cgroup mounts of /proc/self/mountinfo (fields: … mount-point … - fstype source super-options). */
@@ -26,7 +28,11 @@ export function parseMountinfo(text: string): CgroupMounts {
     const [fstype, , options] = right.split(" ");
     if (!mountPoint) continue;
     if (fstype === "cgroup2") mounts.v2 ??= unescapeMount(mountPoint);
-    else if (fstype === "cgroup" && (options ?? "").split(",").includes("cpu")) mounts.v1cpu ??= unescapeMount(mountPoint);
+    else if (fstype === "cgroup") {
+      const controllers = (options ?? "").split(",");
+      if (controllers.includes("cpu")) mounts.v1cpu ??= unescapeMount(mountPoint);
+      if (controllers.includes("memory")) mounts.v1memory ??= unescapeMount(mountPoint);
+    }
   }
   return mounts;
 }
@@ -41,6 +47,8 @@ export interface ProcCgroups {
   v2?: string;
   /** the path in the v1 hierarchy that has the cpu controller ("N:cpu,cpuacct:/path") */
   v1cpu?: string;
+  /** ... and the memory controller */
+  v1memory?: string;
 }
 
 export function parseProcCgroup(text: string): ProcCgroups {
@@ -50,7 +58,10 @@ export function parseProcCgroup(text: string): ProcCgroups {
     if (!m) continue;
     const [, id, controllers, path] = m;
     if (id === "0" && controllers === "") out.v2 = path;
-    else if (controllers!.split(",").includes("cpu")) out.v1cpu = path;
+    else {
+      if (controllers!.split(",").includes("cpu")) out.v1cpu = path;
+      if (controllers!.split(",").includes("memory")) out.v1memory = path;
+    }
   }
   return out;
 }
@@ -81,7 +92,7 @@ export function parseCpuStat(text: string, version: 1 | 2): { nr_periods: number
   };
 }
 
-function read(path: string): string | null {
+export function read(path: string): string | null {
   try {
     return readFileSync(path, "utf8");
   } catch {
@@ -90,13 +101,13 @@ function read(path: string): string | null {
 }
 
 let mounts: CgroupMounts | undefined;
-function cgroupMounts(): CgroupMounts {
+export function cgroupMounts(): CgroupMounts {
   mounts ??= parseMountinfo(read("/proc/self/mountinfo") ?? "");
   return mounts;
 }
 
 /** The cgroup directories from the process's own up to its hierarchy's root. */
-function upwards(mount: string, path: string): string[] {
+export function upwards(mount: string, path: string): string[] {
   const dirs: string[] = [];
   for (let dir = posix.normalize(path || "/"); ; dir = posix.dirname(dir)) {
     dirs.push(join(mount, dir));

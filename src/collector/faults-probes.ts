@@ -20,6 +20,8 @@ const faultSpec = {
   major_user: "u64",
   major_kernel: "u64",
   major_latency_hist: "u64[]",
+  reclaim_ns: "u64",
+  reclaim_stalls: "u64",
 } as const;
 
 const fileKeySpec = { tgid: "u32", dev: "u32", ino: "u64" } as const;

@@ -4,11 +4,12 @@ import type { ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import { basename } from "node:path";
 import { UserError } from "../errors.js";
-import { threadKey, type CpuLimits, type RootProcessSample, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
+import { threadKey, type CpuLimits, type MemoryLimitSample, type RootProcessSample, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
 import type { TargetInfo } from "../model/report.js";
 import { launchGated, resolveCommand } from "./launch.js";
 import { CpuLimitsReader } from "./limits.js";
 import { readThpEnabled, RootProcessReader } from "./root-process.js";
+import { readMemoryLimit } from "./cgroup-memory.js";
 import { checkPrivileges } from "./privileges.js";
 import { listThreads, processTree, readCmdline, readProcStat } from "./proc.js";
 import { SchedProbes } from "./sched-probes.js";
@@ -60,6 +61,8 @@ export class TraceSession {
   /** the root's last reading: kept once it has exited */
   private rootProcess?: RootProcessSample;
   private readonly thpEnabled = readThpEnabled();
+  /** the root's last known memory limit: kept once it has exited */
+  private memoryLimit?: MemoryLimitSample;
 
   constructor(spec: TargetSpec, options: SessionOptions = {}) {
     // Everything a user can get wrong is checked before touching the kernel.
@@ -214,11 +217,13 @@ export class TraceSession {
     }
     this.cpuLimits = this.limitsReader.read(this.target.pid) ?? this.cpuLimits;
     this.rootProcess = this.rootReader.read(this.target.pid) ?? this.rootProcess;
+    this.memoryLimit = readMemoryLimit(this.target.pid) ?? this.memoryLimit;
     return {
       time_ns,
       ...(this.cpuLimits ? { cpu_limits: { ...this.cpuLimits, ...(this.cpuLimits.cgroup ? { cgroup: { ...this.cpuLimits.cgroup } } : {}) } } : {}),
       ...(this.rootProcess ? { root_process: { ...this.rootProcess } } : {}),
       ...(this.thpEnabled ? { thp_enabled: this.thpEnabled } : {}),
+      ...(this.memoryLimit ? { memory_limit: { ...this.memoryLimit } } : {}),
       // exited threads first, in the order they exited (a Map keeps insertion order)
       threads: [...this.finished.values(), ...live],
       exited_prefix: this.finished.size,

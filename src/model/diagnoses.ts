@@ -11,6 +11,7 @@ import { faultStorm } from "./rules/fault-storm.js";
 import { inputBound } from "./rules/input-bound.js";
 import { numaRemote } from "./rules/numa-remote.js";
 import { oversubscription } from "./rules/oversubscription.js";
+import { reclaimStalls } from "./rules/reclaim-stalls.js";
 
 export type { Diagnosis, DiagnosisId, DiagnosisInput, DiagnosisSubject, Severity } from "./diagnosis-types.js";
 export { CPU_CONTENTION } from "./rules/cpu-contention.js";
@@ -21,11 +22,12 @@ export { FAULT_STORM } from "./rules/fault-storm.js";
 export { INPUT_BOUND } from "./rules/input-bound.js";
 export { NUMA_REMOTE } from "./rules/numa-remote.js";
 export { OVERSUBSCRIPTION } from "./rules/oversubscription.js";
+export { RECLAIM_STALLS } from "./rules/reclaim-stalls.js";
 
 // Intervals shorter than this say too little to judge.
 const MIN_WALL_S = 0.1;
 
-const RULES: Rule[] = [inputBound, faultStorm, cpuContention, oversubscription, cpuThrottled, faultChurn, numaRemote, cpuMigrations];
+const RULES: Rule[] = [inputBound, faultStorm, cpuContention, oversubscription, cpuThrottled, faultChurn, reclaimStalls, numaRemote, cpuMigrations];
 const ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
 export function diagnose(r: DiagnosisInput): Diagnosis[] {

@@ -12,7 +12,8 @@ export type DiagnosisId =
   | "cpu-migrations"
   | "fault-churn"
   | "fault-storm"
-  | "numa-remote";
+  | "numa-remote"
+  | "reclaim-stalls";
 
 /** A thing a diagnosis is about, named so a view can point at it. */
 export interface DiagnosisSubject {
@@ -50,6 +51,7 @@ export interface ThreadInput extends Times {
   faults_minor?: number;
   faults_major?: number;
   read_bytes?: number;
+  reclaim_ns?: number;
 }
 
 export interface NumaThreadInput {
@@ -92,6 +94,8 @@ export interface DiagnosisInput {
   root?: RootProcessInput;
   /** /sys/kernel/mm/transparent_hugepage/enabled's selected mode */
   thp_enabled?: string;
+  /** reclaim stalls over the span (faults family), and the memory cgroup limit over the root */
+  reclaim?: { stalls: number; memory_limit?: { version: number; path: string; limit_bytes: number } };
   /** major faults per process and file over the span (faults family) */
   fault_files?: { pid: number; path: string; major_faults: number; timed: number; latency_ns: number }[];
   /** the target's major-fault latency (faults family) */

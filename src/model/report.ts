@@ -79,7 +79,7 @@ export interface ReportContext {
 type Counters = ThreadCounters;
 
 /** Process and thread rows carry the scheduler counters and the fault totals. */
-type RowCounters = SchedCounters & { faults_minor: number; faults_major: number; read_bytes: number; write_bytes: number };
+type RowCounters = SchedCounters & { faults_minor: number; faults_major: number; reclaim_ns: number; read_bytes: number; write_bytes: number };
 
 export interface ProcessStats extends RowCounters {
   /** resident bytes per node (numa_maps), where the NUMA family runs and the process lives */
@@ -135,6 +135,9 @@ export interface Report {
     major_unclassified: number;
     major_user: number;
     major_kernel: number;
+    /** stalled in direct reclaim, and how many times (needs the faults family) */
+    reclaim_ns: number;
+    reclaim_stalls: number;
     exceptions_user: number;
     exceptions_kernel: number;
     major_latency_hist: { le_us: number; count: number }[];
@@ -212,6 +215,7 @@ function threadRow(t: ThreadSample, role: Role): ThreadStats {
     migrations: t.migrations,
     faults_minor: t.faults_minor,
     faults_major: t.faults_major,
+    reclaim_ns: t.reclaim_ns,
     read_bytes: t.read_bytes,
     write_bytes: t.write_bytes,
     role,
@@ -235,6 +239,7 @@ function processRow(p: ProcessSample, c: Counters, threads: number, role: Proces
     migrations: c.migrations,
     faults_minor: c.faults_minor,
     faults_major: c.faults_major,
+    reclaim_ns: c.reclaim_ns,
     read_bytes: c.read_bytes,
     write_bytes: c.write_bytes,
     role: role.role,
@@ -426,6 +431,7 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
   const diagnoses = diagnose({
     duration_s,
     fault_files: faultFiles,
+    ...(cur.families.includes("faults") ? { reclaim: { stalls: totals.reclaim_stalls, ...(cur.memory_limit ? { memory_limit: cur.memory_limit } : {}) } } : {}),
     major_latency_us: percentiles(slots.major_latency_hist),
     sched: { ...totals, preempted_by },
     threads,
@@ -463,6 +469,8 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
       major_unclassified: totals.major_unclassified,
       major_user: totals.major_user,
       major_kernel: totals.major_kernel,
+      reclaim_ns: totals.reclaim_ns,
+      reclaim_stalls: totals.reclaim_stalls,
       exceptions_user: totals.exceptions_user,
       exceptions_kernel: totals.exceptions_kernel,
       major_latency_hist: toBuckets(slots.major_latency_hist),

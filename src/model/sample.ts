@@ -35,6 +35,9 @@ export interface FaultCounters {
   major_unclassified: number;
   major_user: number;
   major_kernel: number;
+  /** stalled in direct reclaim (the machine's memory, or its memory cgroup's limit) */
+  reclaim_ns: number;
+  reclaim_stalls: number;
 }
 
 export const faultCounterNames: readonly (keyof FaultCounters)[] = [
@@ -47,6 +50,8 @@ export const faultCounterNames: readonly (keyof FaultCounters)[] = [
   "major_unclassified",
   "major_user",
   "major_kernel",
+  "reclaim_ns",
+  "reclaim_stalls",
 ];
 
 /** Block I/O the thread submitted itself (zeros where the family is not loaded). */
@@ -190,6 +195,13 @@ export interface FaultFilesSample {
   dropped: number;
 }
 
+/** The memory cgroup limit over the target's root process, the tightest along its path. */
+export interface MemoryLimitSample {
+  version: 1 | 2;
+  path: string;
+  limit_bytes: number;
+}
+
 /** The root process's CPU time by mode (cumulative since tracing began) and its huge pages now. */
 export interface RootProcessSample {
   pid: number;
@@ -226,6 +238,8 @@ export interface Sample {
   cpu_limits?: CpuLimits;
   /** the target's root process as /proc tells it, while it lives (absent in older recordings) */
   root_process?: RootProcessSample;
+  /** the root process's memory cgroup limit, where one applies */
+  memory_limit?: MemoryLimitSample;
   /** major faults per process and file, where the faults family runs */
   fault_files?: FaultFilesSample;
   /** the selected mode of /sys/kernel/mm/transparent_hugepage/enabled, where the kernel has THP */
@@ -285,6 +299,8 @@ export function zeroCounters(): ThreadCounters {
     major_unclassified: 0,
     major_user: 0,
     major_kernel: 0,
+    reclaim_ns: 0,
+    reclaim_stalls: 0,
     read_ops: 0,
     read_bytes: 0,
     write_ops: 0,
