@@ -1,14 +1,24 @@
 #!/usr/bin/env node
 // mltrace's command line. Parses and validates; the commands do the work.
 import { setFlagsFromString } from "node:v8";
+import { performance } from "node:perf_hooks";
 import { Command, InvalidArgumentError } from "commander";
 import { UserError } from "./errors.js";
 import { BpfError, native } from "./native/addon.js";
-import { runStat } from "./commands/stat.js";
-import { loadTop } from "./commands/tui-loader.js";
-import { diagnose, doctorText } from "./commands/doctor.js";
-import { runDemo } from "./commands/demo.js";
+import { phaseLines, startup } from "./phases.js";
 import { DEFAULT_LISTEN } from "./serve/origin.js";
+// Each command's modules load when it runs (below), so `stat` starts
+// without the TUI's, the server's or the schema's.
+
+/**
+ * For the commands that trace: the native addon first. As it loads it starts
+ * parsing vmlinux BTF on a thread of its own, which then overlaps loading
+ * the command's modules.
+ */
+const tracing = async <T>(load: () => Promise<T>): Promise<T> => {
+  native();
+  return load();
+};
 
 // mltrace's work comes once per interval (a sample, a report, a frame), so
 // most of its functions run a few times a second. V8 hands a function to its
@@ -59,8 +69,12 @@ const program = new Command()
   .description("Why is my training job slow on the CPU/OS side? eBPF tracing of a trainer and its DataLoader workers.")
   .option("-v, --verbose", "show libbpf's log and the kernel verifier's log")
   .hook("preAction", (cmd) => {
-    if (cmd.opts().verbose) native().setVerbose(true);
+    if (!cmd.opts().verbose) return;
+    native().setVerbose(true);
+    phaseLines.enabled = true;
   });
+
+startup.lapUntil("node", performance.nodeTiming.bootstrapComplete);
 
 program
   .command("stat")
@@ -81,6 +95,7 @@ Examples:
   mltrace stat -o report.txt -- ./train.sh        keep stdout for the command`,
   )
   .action(async (argv: string[], opts) => {
+    const { runStat } = await tracing(() => import("./commands/stat.js"));
     process.exitCode = await runStat(argv, opts);
   });
 
@@ -107,6 +122,7 @@ Examples:
 Needs a terminal; elsewhere use \`mltrace stat\`.`,
   )
   .action(async (argv: string[], opts) => {
+    const { loadTop } = await import("./commands/tui-loader.js");
     const runTop = await loadTop();
     process.exitCode = await runTop(argv, opts);
   });
@@ -132,7 +148,7 @@ Examples:
   curl -H "Authorization: Bearer $(cat tok)" http://127.0.0.1:7070/metrics`,
   )
   .action(async (argv: string[], opts) => {
-    const { runServe } = await import("./commands/serve.js");
+    const { runServe } = await tracing(() => import("./commands/serve.js"));
     process.exitCode = await runServe(argv, opts);
   });
 
@@ -147,7 +163,8 @@ Examples:
   sudo mltrace doctor          kernel, BTF, privileges, attach mode of every probe, NUMA, PMU
   sudo mltrace doctor --json   the same, for scripts; exit status 0 when tracing can run`,
   )
-  .action((opts) => {
+  .action(async (opts) => {
+    const { diagnose, doctorText } = await import("./commands/doctor.js");
     const report = diagnose();
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : doctorText(report));
     process.exitCode = report.can_trace ? 0 : 1;
@@ -164,6 +181,7 @@ Examples:
   sudo mltrace demo            the demo workload live in mltrace top (a report via mltrace stat when not on a terminal)`,
   )
   .action(async (opts) => {
+    const { runDemo } = await import("./commands/demo.js");
     process.exitCode = await runDemo(opts);
   });
 
