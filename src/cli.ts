@@ -10,6 +10,9 @@ import { DEFAULT_LISTEN } from "./serve/origin.js";
 // Each command's modules load when it runs (below), so `stat` starts
 // without the TUI's, the server's or the schema's.
 
+startup.lapUntil("node", performance.nodeTiming.bootstrapComplete);
+startup.lap("cli"); // this module and what it imports (commander)
+
 /**
  * For the commands that trace: the native addon first. As it loads it starts
  * parsing vmlinux BTF on a thread of its own, which then overlaps loading
@@ -17,6 +20,7 @@ import { DEFAULT_LISTEN } from "./serve/origin.js";
  */
 const tracing = async <T>(load: () => Promise<T>): Promise<T> => {
   native();
+  startup.lap("addon");
   return load();
 };
 
@@ -73,8 +77,6 @@ const program = new Command()
     native().setVerbose(true);
     phaseLines.enabled = true;
   });
-
-startup.lapUntil("node", performance.nodeTiming.bootstrapComplete);
 
 program
   .command("stat")

@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 
 export class Phases {
   private readonly laps: { name: string; ms: number }[] = [];
+  private readonly remarks: string[] = [];
   private last: number;
 
   /** `start`: where the first lap and the total begin (default: now). */
@@ -31,10 +32,16 @@ export class Phases {
     this.last = at;
   }
 
-  /** "startup: node 27 ms, modules 18 ms, ..., total 104 ms" (total up to the last lap). */
+  /** Something the line should say after the times (why a phase took the long way). */
+  remark(text: string): void {
+    this.remarks.push(text);
+  }
+
+  /** "startup: node 27 ms, modules 18 ms, ..., total 104 ms[; remarks]" (total up to the last lap). */
   line(): string {
     const ms = (v: number) => `${Math.round(v)} ms`;
-    return `${this.label}: ${[...this.laps.map((l) => `${l.name} ${ms(l.ms)}`), `total ${ms(this.last - this.start)}`].join(", ")}`;
+    const times = [...this.laps.map((l) => `${l.name} ${ms(l.ms)}`), `total ${ms(this.last - this.start)}`].join(", ");
+    return [`${this.label}: ${times}`, ...this.remarks].join("; ");
   }
 }
 

@@ -104,7 +104,10 @@ export class TraceSession {
     } finally {
       loaded = loading.finish();
     }
-    if (loaded.separately) startup.lap(`load per family (${loaded.separately})`);
+    if (loaded.separately !== null) {
+      startup.lap("load per family");
+      startup.remark(`each family loaded from its own object: ${loaded.separately}`);
+    }
     const unavailable = (name: string, err: unknown) => options.warn?.(UNAVAILABLE[name]!((err as Error).message));
     for (const { name, error } of loaded.failures) unavailable(name, error);
     /** An optional family's user side; a failure there gives the family up, not the session. */
