@@ -201,11 +201,13 @@ export interface FamiliesLoading {
  */
 export function startFamilies(requests: FamilyRequest[], mode?: AttachMode): FamiliesLoading {
   let combined: CombinedLoad | undefined;
-  let why = "";
-  try {
-    combined = startCombined(requests, mode);
-  } catch (err) {
-    why = (err as Error).message;
+  let why = "MLTRACE_LOAD=separate";
+  if (loadFromEnv() === "combined") {
+    try {
+      combined = startCombined(requests, mode);
+    } catch (err) {
+      why = (err as Error).message;
+    }
   }
   return {
     finish() {
@@ -219,6 +221,14 @@ export function startFamilies(requests: FamilyRequest[], mode?: AttachMode): Fam
       return { ...loadSeparately(requests, mode), separately: why };
     },
   };
+}
+
+/** MLTRACE_LOAD=separate: each family from its own object, as when the combined one fails (checked, not trusted). */
+function loadFromEnv(): "combined" | "separate" {
+  const value = process.env.MLTRACE_LOAD;
+  if (value === undefined || value === "" || value === "combined") return "combined";
+  if (value === "separate") return value;
+  throw new Error(`MLTRACE_LOAD must be combined or separate, not ${JSON.stringify(value)}`);
 }
 
 interface CombinedLoad {
