@@ -14,7 +14,7 @@
 //   BENCH_ROUNDS=5 BENCH_BASELINE=/work/main/dist/cli.js node bench/startup.mjs
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { cli, kernel } from "./lib.mjs";
 
@@ -73,6 +73,7 @@ function phasesOf(stderr, label) {
     });
 }
 
+const loadBefore = loadavg()[0];
 const results = Object.fromEntries(Object.keys(variants).map((n) => [n, []]));
 const phases = { startup: new Map(), end: new Map() };
 // A baseline built to print its phases always (as the README's "before"
@@ -116,7 +117,7 @@ const row = (name, runs) => {
   return `| ${name} | ${ms(median(walls))} | ${ms(Math.min(...walls))}–${ms(Math.max(...walls))} | ${cpus.length ? ms(median(cpus)) : "-"} |`;
 };
 const lines = [
-  `\`stat -o /dev/null -- true\`, ${ROUNDS} interleaved rounds; kernel ${kernel()}, NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? "set" : "unset"}${tracefs ? "" : ", bpftrace timed inside its own mount namespace (tracefs)"}\n`,
+  `\`stat -o /dev/null -- true\`, ${ROUNDS} interleaved rounds; kernel ${kernel()}, NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? "set" : "unset"}, load average ${loadBefore.toFixed(1)} before and ${loadavg()[0].toFixed(1)} after${tracefs ? "" : ", bpftrace timed inside its own mount namespace (tracefs)"}\n`,
   "| variant | wall ms (median) | range | CPU ms (median) |",
   "|---|---|---|---|",
   ...Object.entries(results).map(([name, runs]) => row(name === "baseline" ? `baseline (${BASELINE})` : name, runs)),

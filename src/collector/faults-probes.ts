@@ -2,7 +2,8 @@
 // thread slots, attaches the major-fault program to every CPU, reads records.
 import { native, type NativeBpfObject } from "../native/addon.js";
 import { clearSlot, slotRecords, structDecoder } from "./decode.js";
-import type { AttachMode, FamilyRequest, LoadedFamily } from "./family.js";
+import type { AttachMode, LoadedFamily } from "./family.js";
+import type { FamilyRequest } from "./family-set.js";
 import { onlineCpuList } from "./host.js";
 import type { FaultCounters, FaultFileSample, FaultFilesSample } from "../model/sample.js";
 import { MappedFiles } from "./mapped-files.js";

@@ -2,7 +2,8 @@
 // thread slots, reads per-thread records and per-device totals.
 import { native, type NativeBpfObject } from "../native/addon.js";
 import { clearSlot, slotRecords, structDecoder } from "./decode.js";
-import type { AttachMode, FamilyRequest, LoadedFamily } from "./family.js";
+import type { AttachMode, LoadedFamily } from "./family.js";
+import type { FamilyRequest } from "./family-set.js";
 import type { IoCounters, IoDeviceSample } from "../model/sample.js";
 
 const threadSpec = {

@@ -2,7 +2,8 @@
 // thread slots, tells the kernel which node each CPU is on, reads records.
 import { native, type NativeBpfObject } from "../native/addon.js";
 import { clearSlot, slotRecords, structDecoder, u32Key } from "./decode.js";
-import type { AttachMode, FamilyRequest, LoadedFamily } from "./family.js";
+import type { AttachMode, LoadedFamily } from "./family.js";
+import type { FamilyRequest } from "./family-set.js";
 import type { NodeInfo } from "./numa-topology.js";
 
 const threadSpec = {

@@ -3,7 +3,8 @@
 import { readFileSync } from "node:fs";
 import { native, type NativeBpfObject } from "../native/addon.js";
 import { slotRecords, structDecoder, sumPerCpu, u32Key } from "./decode.js";
-import type { AttachMode, FamilyRequest, LoadedFamily } from "./family.js";
+import type { AttachMode, LoadedFamily } from "./family.js";
+import type { FamilyRequest } from "./family-set.js";
 import { blankThread, type DropCounts, type NeighbourSample, type ThreadSample } from "../model/sample.js";
 
 const BPF_ANY = 0;
