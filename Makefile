@@ -11,7 +11,7 @@ WORKLOADS := $(patsubst workloads/%.c,build/workloads/%,$(wildcard workloads/*.c
 TS_SOURCES := $(shell find src -name '*.ts' -o -name '*.tsx')
 DASHBOARD_SOURCES := $(wildcard dashboard/*.ts dashboard/*.html dashboard/*.css) src/views/format.ts $(wildcard src/model/*.ts)
 
-all: $(PROBES) $(ADDON) $(WORKLOADS) dist/.built build/dashboard/.built
+all: $(PROBES) build/bpf/families.bpf.o $(ADDON) $(WORKLOADS) dist/.built build/dashboard/.built
 
 # Types of the kernel we build on; CO-RE relocates them on whatever kernel
 # loads the object, so this is a build input, not a run-time dependency.
@@ -21,6 +21,13 @@ build/bpf/vmlinux.h:
 
 build/bpf/%.bpf.o: probes/%.bpf.c probes/%.h $(wildcard probes/*.bpf.h) probes/sched.h build/bpf/vmlinux.h
 	clang -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Ibuild/bpf -Iprobes -c $< -o $@
+
+# Every family in one object, for sessions: libbpf parses vmlinux BTF once
+# per object it loads, so one object parses it once for all families
+# (src/collector/family.ts; each family's own object stays for doctor and
+# as the fallback).
+build/bpf/families.bpf.o: $(PROBES)
+	bpftool gen object $@ $^
 
 build/Makefile: binding.gyp
 	node $(NODE_GYP) configure --nodedir=$(NODE_DIR) --loglevel=warn

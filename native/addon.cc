@@ -17,6 +17,7 @@ static void SetVerbose(const Napi::CallbackInfo& info) {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallLibbpfLog();
+  StartVmlinuxBtfParse();
   exports.Set("BpfObject", BpfObject::Define(env));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
   exports.Set("setVerbose", Napi::Function::New(env, SetVerbose));

@@ -18,10 +18,15 @@ Napi::Function BpfObject::Define(Napi::Env env) {
   return DefineClass(env, "BpfObject",
                      {
                          InstanceMethod("programs", &BpfObject::Programs),
+                         InstanceMethod("maps", &BpfObject::Maps),
                          InstanceMethod("setAutoload", &BpfObject::SetAutoload),
+                         InstanceMethod("setAutocreate", &BpfObject::SetAutocreate),
                          InstanceMethod("load", &BpfObject::Load),
+                         InstanceMethod("startLoad", &BpfObject::StartLoad),
+                         InstanceMethod("finishLoad", &BpfObject::FinishLoad),
                          InstanceMethod("attach", &BpfObject::Attach),
                          InstanceMethod("attachPerfEvent", &BpfObject::AttachPerfEvent),
+                         InstanceMethod("detach", &BpfObject::Detach),
                          InstanceMethod("mapInfo", &BpfObject::MapInfo),
                          InstanceMethod("reuseMap", &BpfObject::ReuseMap),
                          InstanceMethod("mapUpdate", &BpfObject::MapUpdate),
@@ -33,6 +38,7 @@ Napi::Function BpfObject::Define(Napi::Env env) {
                          InstanceMethod("queuePop", &BpfObject::QueuePop),
                          InstanceMethod("mapUsedSlots", &BpfObject::MapUsedSlots),
                          InstanceMethod("mapSnapshotSlots", &BpfObject::MapSnapshotSlots),
+                         InstanceMethod("mapFetchAdd", &BpfObject::MapFetchAdd),
                          InstanceMethod("pollRing", &BpfObject::PollRing),
                          InstanceMethod("close", &BpfObject::Close),
                      });
@@ -41,10 +47,11 @@ Napi::Function BpfObject::Define(Napi::Env env) {
 // new BpfObject(path): opens (parses) the object; nothing enters the kernel yet.
 BpfObject::BpfObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfObject>(info) {
   std::string path = info[0].As<Napi::String>();
-  LIBBPF_OPTS(bpf_object_open_opts, opts);
-  // With -v the verifier's log comes back through libbpf's print callback.
-  opts.kernel_log_level = LibbpfVerbose() ? 1 : 0;
-  obj_ = bpf_object__open_file(path.c_str(), &opts);
+  // No verifier log is asked for, even with -v: for a program the kernel
+  // refuses, libbpf loads it again with the log on and prints that log
+  // (kept for the error, shown with -v); for the programs it accepts, the
+  // log is thousands of lines that made -v's load several times slower.
+  obj_ = bpf_object__open_file(path.c_str(), nullptr);
   long err = libbpf_get_error(obj_);
   if (err) {
     obj_ = nullptr;
@@ -55,13 +62,15 @@ BpfObject::BpfObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfObjec
 BpfObject::~BpfObject() { Teardown(); }
 
 void BpfObject::Teardown() {
+  if (loader_.joinable()) loader_.join();
+  loading_ = false;
   if (poller_) {
     poller_->Stop();
     poller_.reset();
   }
   for (auto& [name, m] : mappings_) munmap(m.addr, m.size);
   mappings_.clear();
-  for (auto* link : links_) bpf_link__destroy(link);
+  for (auto& [prog, link] : links_) bpf_link__destroy(link);
   links_.clear();
   if (obj_) bpf_object__close(obj_);
   obj_ = nullptr;
@@ -69,6 +78,7 @@ void BpfObject::Teardown() {
 
 void BpfObject::RequireOpen(Napi::Env env) {
   if (!obj_) throw BpfError(env, "use BPF object (already closed)", EBADF);
+  if (loading_) throw BpfError(env, "use BPF object (still loading)", EBUSY);
 }
 
 struct bpf_program* BpfObject::FindProgram(Napi::Env env, const std::string& name) {
@@ -101,6 +111,24 @@ Napi::Value BpfObject::Programs(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// maps(): the names of the object's maps, libbpf's own (.bss, .rodata) included.
+Napi::Value BpfObject::Maps(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env());
+  Napi::Array out = Napi::Array::New(info.Env());
+  struct bpf_map* map;
+  uint32_t i = 0;
+  bpf_object__for_each_map(map, obj_) out.Set(i++, bpf_map__name(map));
+  return out;
+}
+
+// setAutocreate(name, bool): before load(), leave out a map that only
+// programs not loaded use (a family not wanted in the combined object).
+void BpfObject::SetAutocreate(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* map = FindMap(info.Env(), name);
+  ThrowIfFailed(info.Env(), "set autocreate of " + name, bpf_map__set_autocreate(map, info[1].As<Napi::Boolean>()));
+}
+
 // setAutoload(name, bool): before load(), choose between tp_btf and raw_tp twins.
 void BpfObject::SetAutoload(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>();
@@ -117,6 +145,31 @@ void BpfObject::Load(const Napi::CallbackInfo& info) {
   loaded_ = true;
 }
 
+// startLoad(): load() on a thread of its own, so the main thread can do
+// other work meanwhile (start the command to trace). libbpf allows one
+// thread per object; until finishLoad() every other method refuses (EBUSY).
+void BpfObject::StartLoad(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env());
+  if (loaded_) throw BpfError(info.Env(), "load BPF object (already loaded)", EBUSY);
+  loading_ = true;
+  load_err_ = 0;
+  loader_ = std::thread([this] {
+    load_err_ = bpf_object__load(obj_);
+    if (load_err_) load_log_ = TakeRecentLog();
+  });
+}
+
+// finishLoad(): waits for startLoad()'s thread; throws what load() would have.
+void BpfObject::FinishLoad(const Napi::CallbackInfo& info) {
+  if (!loading_) throw BpfError(info.Env(), "finish loading BPF object (not loading)", EINVAL);
+  loader_.join();
+  loading_ = false;
+  if (load_err_) {
+    throw BpfError(info.Env(), "load BPF object " + std::string(bpf_object__name(obj_)), load_err_, load_log_);
+  }
+  loaded_ = true;
+}
+
 // attach(name): the link is owned by an fd of this process, so it goes away
 // when the process dies, however it dies. Nothing is pinned.
 void BpfObject::Attach(const Napi::CallbackInfo& info) {
@@ -125,7 +178,23 @@ void BpfObject::Attach(const Napi::CallbackInfo& info) {
   struct bpf_link* link = bpf_program__attach(prog);
   long err = libbpf_get_error(link);
   if (err) throw BpfError(info.Env(), "attach program " + name, static_cast<int>(err));
-  links_.push_back(link);
+  links_.emplace_back(prog, link);
+}
+
+// detach(name): destroys every link of one program (a family given up after
+// load, in an object other families still use); the program stays loaded
+// until close().
+void BpfObject::Detach(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto* prog = FindProgram(info.Env(), name);
+  for (auto it = links_.begin(); it != links_.end();) {
+    if (it->first == prog) {
+      bpf_link__destroy(it->second);
+      it = links_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 // attachPerfEvent(name, type, config, cpu): runs the program on every
@@ -149,7 +218,7 @@ void BpfObject::AttachPerfEvent(const Napi::CallbackInfo& info) {
     close(fd);
     throw BpfError(info.Env(), "attach program " + name + " to a perf event", static_cast<int>(err));
   }
-  links_.push_back(link);
+  links_.emplace_back(prog, link);
 }
 
 // mapInfo(name): {type, keySize, valueSize, maxEntries, valueStride}
@@ -294,19 +363,32 @@ Napi::Value BpfObject::QueuePop(const Napi::CallbackInfo& info) {
 // A BPF_F_MMAPABLE array, read through a shared mapping made on first use
 // and undone by close(). JS only ever gets copies, so it never holds memory
 // that close() unmaps.
-BpfObject::MappedArray BpfObject::Mapped(Napi::Env env, const std::string& name) {
+BpfObject::MappedArray BpfObject::Mapped(Napi::Env env, const std::string& name, bool writable) {
   auto* map = FindMap(env, name);
   size_t stride = (bpf_map__value_size(map) + 7) / 8 * 8;
   uint32_t entries = bpf_map__max_entries(map);
-  auto it = mappings_.find(name);
+  std::string key = writable ? name + " (rw)" : name;
+  auto it = mappings_.find(key);
   if (it == mappings_.end()) {
     size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
     size_t size = (stride * entries + page - 1) / page * page;
-    void* addr = mmap(nullptr, size, PROT_READ, MAP_SHARED, bpf_map__fd(map), 0);
+    int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
+    void* addr = mmap(nullptr, size, prot, MAP_SHARED, bpf_map__fd(map), 0);
     if (addr == MAP_FAILED) throw BpfError(env, "mmap map " + name, errno);
-    it = mappings_.emplace(name, Mapping{addr, size}).first;
+    it = mappings_.emplace(key, Mapping{addr, size}).first;
   }
-  return {static_cast<const uint8_t*>(it->second.addr), stride, entries};
+  return {static_cast<uint8_t*>(it->second.addr), stride, entries};
+}
+
+// mapFetchAdd(name): adds 1 to the u64 that is entry 0 of an mmap()able
+// array and returns what it held, atomically with the BPF programs that do
+// the same (__sync_fetch_and_add there: both are locked adds on one page).
+Napi::Value BpfObject::MapFetchAdd(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  auto m = Mapped(info.Env(), name, true);
+  if (m.stride < sizeof(uint64_t)) throw BpfError(info.Env(), "add to map " + name + " (value smaller than u64)", EINVAL);
+  auto* counter = reinterpret_cast<uint64_t*>(m.data);
+  return Napi::Number::New(info.Env(), static_cast<double>(__atomic_fetch_add(counter, 1, __ATOMIC_SEQ_CST)));
 }
 
 // mapUsedSlots(name, offset): indexes of the entries whose u32 at `offset`

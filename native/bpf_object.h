@@ -1,5 +1,6 @@
 // One opened BPF object file: its programs, maps, links and ring poller.
-// Every method runs on the JS main thread.
+// Every method runs on the JS main thread; startLoad() hands the object to a
+// loader thread until finishLoad().
 #pragma once
 #include <bpf/libbpf.h>
 #include <napi.h>
@@ -7,6 +8,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "ring_poller.h"
@@ -21,10 +24,15 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
 
  private:
   Napi::Value Programs(const Napi::CallbackInfo& info);
+  Napi::Value Maps(const Napi::CallbackInfo& info);
   void SetAutoload(const Napi::CallbackInfo& info);
+  void SetAutocreate(const Napi::CallbackInfo& info);
   void Load(const Napi::CallbackInfo& info);
+  void StartLoad(const Napi::CallbackInfo& info);
+  void FinishLoad(const Napi::CallbackInfo& info);
   void Attach(const Napi::CallbackInfo& info);
   void AttachPerfEvent(const Napi::CallbackInfo& info);
+  void Detach(const Napi::CallbackInfo& info);
   Napi::Value MapInfo(const Napi::CallbackInfo& info);
   void ReuseMap(const Napi::CallbackInfo& info);
   void MapUpdate(const Napi::CallbackInfo& info);
@@ -36,23 +44,28 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   Napi::Value QueuePop(const Napi::CallbackInfo& info);
   Napi::Value MapUsedSlots(const Napi::CallbackInfo& info);
   Napi::Value MapSnapshotSlots(const Napi::CallbackInfo& info);
+  Napi::Value MapFetchAdd(const Napi::CallbackInfo& info);
   void PollRing(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
 
   void Teardown();
   struct MappedArray {
-    const uint8_t* data;
+    uint8_t* data;
     size_t stride;
     uint32_t entries;
   };
-  MappedArray Mapped(Napi::Env env, const std::string& name);
+  MappedArray Mapped(Napi::Env env, const std::string& name, bool writable = false);
   struct bpf_program* FindProgram(Napi::Env env, const std::string& name);
   struct bpf_map* FindMap(Napi::Env env, const std::string& name);
   void RequireOpen(Napi::Env env);
 
   struct bpf_object* obj_ = nullptr;
   bool loaded_ = false;
-  std::vector<struct bpf_link*> links_;
+  bool loading_ = false;  // a loader thread owns obj_
+  std::thread loader_;
+  int load_err_ = 0;
+  std::string load_log_;  // libbpf's log when the loader thread failed
+  std::vector<std::pair<struct bpf_program*, struct bpf_link*>> links_;  // by the program they attach
   std::unique_ptr<RingPoller> poller_;
   struct Mapping {
     void* addr;

@@ -39,14 +39,16 @@ static const char* ErrnoName(int err) {
   }
 }
 
-Napi::Error BpfError(Napi::Env env, const std::string& op, int err) {
+Napi::Error BpfError(Napi::Env env, const std::string& op, int err) { return BpfError(env, op, err, TakeRecentLog()); }
+
+Napi::Error BpfError(Napi::Env env, const std::string& op, int err, const std::string& log) {
   if (err < 0) err = -err;
   std::string message = "failed to " + op + ": " + std::strerror(err);
   Napi::Object details = Napi::Object::New(env);
   details.Set("op", op);
   details.Set("errno", err);
   details.Set("code", ErrnoName(err));
-  details.Set("log", TakeRecentLog());
+  details.Set("log", log);
   if (error_class.IsEmpty()) return Napi::Error::New(env, message);
   Napi::Object obj = error_class.New({Napi::String::New(env, message), details});
   return Napi::Error(env, obj);

@@ -30,7 +30,6 @@ void InstallLibbpfLog() { libbpf_set_print(PrintFromLibbpf); }
 
 void SetLibbpfVerbose(bool on) { verbose.store(on); }
 
-bool LibbpfVerbose() { return verbose.load(); }
 
 std::string TakeRecentLog() {
   std::lock_guard<std::mutex> lock(kept_mutex);

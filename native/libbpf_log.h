@@ -7,7 +7,6 @@ namespace mltrace {
 
 void InstallLibbpfLog();
 void SetLibbpfVerbose(bool verbose);
-bool LibbpfVerbose();
 // Returns and clears what was kept since the last call.
 std::string TakeRecentLog();
 

@@ -3,21 +3,27 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include <future>
+
 #include "errors.h"
 
 namespace mltrace {
 
-// vmlinux BTF is megabytes to parse: once per process, kept until exit.
-static struct btf* VmlinuxBtf() {
-  static struct btf* vmlinux = nullptr;
-  static bool tried = false;
-  if (!tried) {
-    tried = true;
-    vmlinux = btf__load_vmlinux_btf();
-    if (libbpf_get_error(vmlinux)) vmlinux = nullptr;
-  }
-  return vmlinux;
+// vmlinux BTF is megabytes to parse (10 ms and more): once per process, on
+// a thread started when the addon loads, so the parse overlaps what the main
+// thread does before its first question (loading mltrace's other modules,
+// opening the probe objects). Kept until exit.
+static std::shared_future<struct btf*>& VmlinuxBtfParse() {
+  static std::shared_future<struct btf*> parse = std::async(std::launch::async, [] {
+    struct btf* vmlinux = btf__load_vmlinux_btf();
+    return libbpf_get_error(vmlinux) ? nullptr : vmlinux;
+  }).share();
+  return parse;
 }
+
+void StartVmlinuxBtfParse() { VmlinuxBtfParse(); }
+
+static struct btf* VmlinuxBtf() { return VmlinuxBtfParse().get(); }
 
 Napi::Value TracepointHasBtf(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>();

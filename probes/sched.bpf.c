@@ -48,13 +48,40 @@ struct {
 	__type(value, struct mlt_sched_thread);
 } records SEC(".maps");
 
-/* Slots not in use. User space fills it at start and gives back the slots of
- * dead threads once it has read them; the fork handler takes from it. */
+/* Slots given back: user space pushes the slot of a dead thread once it has
+ * read it; taking a slot tries here first. */
 struct {
 	__uint(type, BPF_MAP_TYPE_QUEUE);
 	__uint(max_entries, MLT_MAX_THREADS);
 	__type(value, __u32);
 } free_slots SEC(".maps");
+
+/* Slots never handed out start at this count and go up. The fork handler and
+ * user space (seeding the threads found at attach, through the mmap()ed page)
+ * both take one with an atomic add, so nothing has to fill free_slots before
+ * tracing starts (8192 pushes, one system call each, were most of the start). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} fresh_slots SEC(".maps");
+
+/* A slot for a new thread: a given-back one, else a fresh one, else -1. */
+static __always_inline __s64 take_slot(void)
+{
+	__u32 zero = 0, index;
+	__u64 *next, fresh;
+
+	if (!bpf_map_pop_elem(&free_slots, &index))
+		return index;
+	next = bpf_map_lookup_elem(&fresh_slots, &zero);
+	if (!next)
+		return -1;
+	fresh = __sync_fetch_and_add(next, 1);
+	return fresh < MLT_MAX_THREADS ? (__s64)fresh : -1;
+}
 
 /* A zeroed thread record: too big for the 512-byte BPF stack, so new records
  * are written from here. Never written itself. */
@@ -290,6 +317,7 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
 	__u32 tgid = CORE_FIELD(btf, child, tgid);
 	__u32 zero = 0, one = 1, index, slot_plus_one;
 	struct mlt_sched_thread *blank, *t;
+	__s64 taken;
 
 	if (!bpf_map_lookup_elem(&targets, &ptgid))
 		return 0;
@@ -301,10 +329,12 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
 		}
 		emit(MLT_EV_FORK, tgid, ptgid, 0, child);
 	}
-	if (bpf_map_pop_elem(&free_slots, &index)) {
+	taken = take_slot();
+	if (taken < 0) {
 		count_drop(MLT_CTR_THREADS_DROPPED);
 		return 0;
 	}
+	index = taken;
 	blank = bpf_map_lookup_elem(&blank_thread, &zero);
 	if (!blank || bpf_map_update_elem(&records, &index, blank, BPF_ANY))
 		return 0;

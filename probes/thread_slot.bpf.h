@@ -6,6 +6,9 @@
  * records in their own arrays at the same slot. An array lookup is a bounds
  * check and an add, inlined by the verifier: a task that is not ours pays
  * that and nothing more.
+ *
+ * Weak, so that linking every family into one object (build/bpf/families.bpf.o,
+ * see the Makefile) keeps one map where each family's object defines it.
  */
 #ifndef MLTRACE_THREAD_SLOT_BPF_H
 #define MLTRACE_THREAD_SLOT_BPF_H
@@ -15,7 +18,7 @@ struct {
 	__uint(max_entries, 32768); /* resized to pid_max by user space */
 	__type(key, __u32);
 	__type(value, __u32);
-} thread_slot SEC(".maps");
+} thread_slot SEC(".maps") __weak;
 
 /* The slot of a traced thread, or -1. */
 static __always_inline __s64 slot_of(__u32 tid)

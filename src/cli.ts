@@ -1,14 +1,33 @@
 #!/usr/bin/env node
 // mltrace's command line. Parses and validates; the commands do the work.
 import { setFlagsFromString } from "node:v8";
-import { Command, InvalidArgumentError } from "commander";
+import { createRequire } from "node:module";
+import { performance } from "node:perf_hooks";
+import type * as Commander from "commander";
 import { UserError } from "./errors.js";
 import { BpfError, native } from "./native/addon.js";
-import { runStat } from "./commands/stat.js";
-import { loadTop } from "./commands/tui-loader.js";
-import { diagnose, doctorText } from "./commands/doctor.js";
-import { runDemo } from "./commands/demo.js";
+import { phaseLines, startup } from "./phases.js";
 import { DEFAULT_LISTEN } from "./serve/origin.js";
+// Each command's modules load when it runs (below), so `stat` starts
+// without the TUI's, the server's or the schema's.
+
+// commander is CommonJS: required as such, it loads without the scan of its
+// source that importing it as ESM costs (about a third of its load time).
+const { Command, InvalidArgumentError } = createRequire(import.meta.url)("commander") as typeof Commander;
+
+startup.lapUntil("node", performance.nodeTiming.bootstrapComplete);
+startup.lap("cli"); // this module and what it imports (commander)
+
+/**
+ * For the commands that trace: the native addon first. As it loads it starts
+ * parsing vmlinux BTF on a thread of its own, which then overlaps loading
+ * the command's modules.
+ */
+const tracing = async <T>(load: () => Promise<T>): Promise<T> => {
+  native();
+  startup.lap("addon");
+  return load();
+};
 
 // mltrace's work comes once per interval (a sample, a report, a frame), so
 // most of its functions run a few times a second. V8 hands a function to its
@@ -44,7 +63,7 @@ const PID_FLAG = ["-p, --pid <pid>", "trace this process, its threads and every 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** The flags `serve` and `top --serve` share: who may reach the server and with what. */
-function serverFlags(cmd: Command): Command {
+function serverFlags(cmd: Commander.Command): Commander.Command {
   return cmd
     .option("--token <token>", "the token clients must present (default: 32 random bytes, printed at start)")
     .option("--token-file <file>", "read the token from FILE (keeps it out of ps and shell history)")
@@ -59,7 +78,9 @@ const program = new Command()
   .description("Why is my training job slow on the CPU/OS side? eBPF tracing of a trainer and its DataLoader workers.")
   .option("-v, --verbose", "show libbpf's log and the kernel verifier's log")
   .hook("preAction", (cmd) => {
-    if (cmd.opts().verbose) native().setVerbose(true);
+    if (!cmd.opts().verbose) return;
+    native().setVerbose(true);
+    phaseLines.enabled = true;
   });
 
 program
@@ -81,6 +102,7 @@ Examples:
   mltrace stat -o report.txt -- ./train.sh        keep stdout for the command`,
   )
   .action(async (argv: string[], opts) => {
+    const { runStat } = await tracing(() => import("./commands/stat.js"));
     process.exitCode = await runStat(argv, opts);
   });
 
@@ -107,6 +129,7 @@ Examples:
 Needs a terminal; elsewhere use \`mltrace stat\`.`,
   )
   .action(async (argv: string[], opts) => {
+    const { loadTop } = await import("./commands/tui-loader.js");
     const runTop = await loadTop();
     process.exitCode = await runTop(argv, opts);
   });
@@ -132,7 +155,7 @@ Examples:
   curl -H "Authorization: Bearer $(cat tok)" http://127.0.0.1:7070/metrics`,
   )
   .action(async (argv: string[], opts) => {
-    const { runServe } = await import("./commands/serve.js");
+    const { runServe } = await tracing(() => import("./commands/serve.js"));
     process.exitCode = await runServe(argv, opts);
   });
 
@@ -147,7 +170,8 @@ Examples:
   sudo mltrace doctor          kernel, BTF, privileges, attach mode of every probe, NUMA, PMU
   sudo mltrace doctor --json   the same, for scripts; exit status 0 when tracing can run`,
   )
-  .action((opts) => {
+  .action(async (opts) => {
+    const { diagnose, doctorText } = await import("./commands/doctor.js");
     const report = diagnose();
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : doctorText(report));
     process.exitCode = report.can_trace ? 0 : 1;
@@ -164,6 +188,7 @@ Examples:
   sudo mltrace demo            the demo workload live in mltrace top (a report via mltrace stat when not on a terminal)`,
   )
   .action(async (opts) => {
+    const { runDemo } = await import("./commands/demo.js");
     process.exitCode = await runDemo(opts);
   });
 

@@ -1,7 +1,8 @@
-// Opening, loading and attaching one probe family, choosing for each
-// tracepoint between its tp_btf program and the raw_tp twin.
+// Opening, loading and attaching one probe family from its own object,
+// choosing for each tracepoint between its tp_btf program and the raw_tp
+// twin. (A session loads its families together: family-set.ts.)
 import { existsSync } from "node:fs";
-import { BpfError, native, probeObjectPath, type NativeBpfObject } from "../native/addon.js";
+import { BpfError, native, probeObjectPath, type NativeBpfObject, type ProgramInfo } from "../native/addon.js";
 
 export type AttachMode = "tp_btf" | "raw_tp";
 
@@ -12,6 +13,8 @@ export interface LoadedFamily {
   modes: Record<string, AttachMode>;
   /** tracepoints this kernel does not have (their programs were left out) */
   missing: string[];
+  /** Detaches the family; its object is closed with the last family in it. */
+  close(): void;
 }
 
 export interface LoadOptions {
@@ -23,7 +26,7 @@ export interface LoadOptions {
   beforeLoad?: (object: NativeBpfObject) => void;
 }
 
-interface Twin {
+export interface Twin {
   tracepoint: string;
   btf?: string;
   raw?: string;
@@ -45,9 +48,10 @@ function wanted(tracepoint: string): boolean {
   return !standIn || native().tracepointHasBtf(tracepoint);
 }
 
-function twins(object: NativeBpfObject): Twin[] {
+/** The tp_btf/raw_tp pairs among `programs` (by default the object's). */
+function twins(object: NativeBpfObject, programs: ProgramInfo[] = object.programs()): Twin[] {
   const byTracepoint = new Map<string, Twin>();
-  for (const program of object.programs()) {
+  for (const program of programs) {
     const [kind, tracepoint] = program.section.split("/");
     if (!tracepoint || (kind !== "tp_btf" && kind !== "raw_tp")) continue;
     const twin = byTracepoint.get(tracepoint) ?? { tracepoint };
@@ -66,35 +70,50 @@ export function modeFromEnv(): AttachMode | undefined {
   throw new Error(`MLTRACE_ATTACH must be tp_btf or raw_tp, not ${JSON.stringify(value)}`);
 }
 
-function tryLoad(family: string, choose: (twin: Twin) => AttachMode | "missing", options: LoadOptions): LoadedFamily {
+export type Chooser = (twin: Twin) => AttachMode | "missing";
+
+export interface Choice {
+  modes: Record<string, AttachMode>;
+  missing: string[];
+  /** the programs to attach once loaded */
+  chosen: string[];
+}
+
+/** Turns on, among `programs` of `object`, one twin per tracepoint this kernel has. */
+export function choosePrograms(family: string, object: NativeBpfObject, programs: ProgramInfo[], choose: Chooser): Choice {
+  const modes: Record<string, AttachMode> = {};
+  const missing: string[] = [];
+  const chosen: string[] = [];
+  for (const twin of twins(object, programs)) {
+    if (!wanted(twin.tracepoint)) {
+      if (twin.btf) object.setAutoload(twin.btf, false);
+      if (twin.raw) object.setAutoload(twin.raw, false);
+      continue;
+    }
+    const mode = choose(twin);
+    const program = mode === "tp_btf" ? twin.btf : mode === "raw_tp" ? twin.raw : undefined;
+    if (mode !== "missing" && !program) throw new Error(`probe ${family} has no ${mode} program for ${twin.tracepoint}`);
+    if (twin.btf) object.setAutoload(twin.btf, mode === "tp_btf");
+    if (twin.raw) object.setAutoload(twin.raw, mode === "raw_tp");
+    if (mode === "missing") {
+      missing.push(twin.tracepoint);
+      continue;
+    }
+    modes[twin.tracepoint] = mode;
+    chosen.push(program!);
+  }
+  return { modes, missing, chosen };
+}
+
+function tryLoad(family: string, choose: Chooser, options: LoadOptions): LoadedFamily {
   const object = new (native().BpfObject)(probeObjectPath(family));
   try {
-    const modes: Record<string, AttachMode> = {};
-    const missing: string[] = [];
-    const chosen: string[] = [];
-    for (const twin of twins(object)) {
-      if (!wanted(twin.tracepoint)) {
-        if (twin.btf) object.setAutoload(twin.btf, false);
-        if (twin.raw) object.setAutoload(twin.raw, false);
-        continue;
-      }
-      const mode = choose(twin);
-      const program = mode === "tp_btf" ? twin.btf : mode === "raw_tp" ? twin.raw : undefined;
-      if (mode !== "missing" && !program) throw new Error(`probe ${family} has no ${mode} program for ${twin.tracepoint}`);
-      if (twin.btf) object.setAutoload(twin.btf, mode === "tp_btf");
-      if (twin.raw) object.setAutoload(twin.raw, mode === "raw_tp");
-      if (mode === "missing") {
-        missing.push(twin.tracepoint);
-        continue;
-      }
-      modes[twin.tracepoint] = mode;
-      chosen.push(program!);
-    }
+    const { modes, missing, chosen } = choosePrograms(family, object, object.programs(), choose);
     for (const { map, from } of options.reuse ?? []) object.reuseMap(map, from, map);
     options.beforeLoad?.(object);
     object.load();
     for (const program of chosen) object.attach(program);
-    return { name: family, object, modes, missing };
+    return { name: family, object, modes, missing, close: () => object.close() };
   } catch (err) {
     object.close();
     throw err;
@@ -110,8 +129,25 @@ function tryLoad(family: string, choose: (twin: Twin) => AttachMode | "missing",
  * the family works without it (e.g. block_io_start before Linux 6.5).
  */
 export function loadFamily(family: string, options: LoadOptions = {}): LoadedFamily {
+  const { forced, preferred, fallback } = choosers(options.mode);
+  if (forced) return tryLoad(family, forced, options);
+  try {
+    return tryLoad(family, preferred, options);
+  } catch (err) {
+    if (!refusedMode(err)) throw err;
+    return tryLoad(family, fallback, options);
+  }
+}
+
+/** Whether a failure may be the kernel refusing tp_btf (then raw_tp is worth a try). */
+function refusedMode(err: unknown): boolean {
+  return err instanceof BpfError && (err.code === "EPERM" || err.code === "EINVAL" || err.code === "EOPNOTSUPP" || err.code === "E?");
+}
+
+/** How each tracepoint's program is chosen: forced, preferred (tp_btf where BTF describes it), or the raw_tp fallback. */
+export function choosers(mode?: AttachMode): { forced?: Chooser; preferred: Chooser; fallback: Chooser } {
   const addon = native();
-  const forced = options.mode ?? modeFromEnv();
+  const forcedMode = mode ?? modeFromEnv();
   const exists = new Map<string, boolean>();
   const has = (tracepoint: string) => {
     if (!exists.has(tracepoint)) exists.set(tracepoint, addon.tracepointHasBtf(tracepoint));
@@ -119,11 +155,9 @@ export function loadFamily(family: string, options: LoadOptions = {}): LoadedFam
   };
   const btfPresent = existsSync("/sys/kernel/btf/vmlinux");
   const absent = (twin: Twin) => btfPresent && !has(twin.tracepoint);
-  if (forced) return tryLoad(family, (twin) => (absent(twin) ? "missing" : forced), options);
-  try {
-    return tryLoad(family, (twin) => (absent(twin) ? "missing" : twin.btf && has(twin.tracepoint) ? "tp_btf" : "raw_tp"), options);
-  } catch (err) {
-    if (!(err instanceof BpfError) || (err.code !== "EPERM" && err.code !== "EINVAL" && err.code !== "EOPNOTSUPP" && err.code !== "E?")) throw err;
-    return tryLoad(family, (twin) => (absent(twin) ? "missing" : "raw_tp"), options);
-  }
+  return {
+    forced: forcedMode ? (twin) => (absent(twin) ? "missing" : forcedMode) : undefined,
+    preferred: (twin) => (absent(twin) ? "missing" : twin.btf && has(twin.tracepoint) ? "tp_btf" : "raw_tp"),
+    fallback: (twin) => (absent(twin) ? "missing" : "raw_tp"),
+  };
 }

@@ -2,7 +2,8 @@
 // thread slots, attaches the major-fault program to every CPU, reads records.
 import { native, type NativeBpfObject } from "../native/addon.js";
 import { clearSlot, slotRecords, structDecoder } from "./decode.js";
-import { loadFamily, type AttachMode } from "./family.js";
+import type { AttachMode, LoadedFamily } from "./family.js";
+import type { FamilyRequest } from "./family-set.js";
 import { onlineCpuList } from "./host.js";
 import type { FaultCounters, FaultFileSample, FaultFilesSample } from "../model/sample.js";
 import { MappedFiles } from "./mapped-files.js";
@@ -30,6 +31,9 @@ const fileSpec = { major_faults: "u64", timed: "u64", latency_ns: "u64", name: "
 /** What this family adds to a thread (totals come with the scheduler's record). */
 export type FaultRecord = Omit<FaultCounters, "faults_minor" | "faults_major"> & { major_latency_hist: number[] };
 
+/** What the session asks of family.ts: optional, on the scheduler's thread slots. */
+export const faultsFamily: FamilyRequest = { name: "faults", optional: true, reuse: ["thread_slot"] };
+
 export class FaultProbes {
   readonly modes: Record<string, AttachMode>;
   private readonly object: NativeBpfObject;
@@ -41,17 +45,17 @@ export class FaultProbes {
   /** files of processes that have exited: taken out of the kernel's table (it is bounded), kept here */
   private readonly retired: FaultFileSample[] = [];
 
-  /** `sched`: the loaded scheduler family, whose thread slots we share. */
-  constructor(sched: NativeBpfObject, mode?: AttachMode) {
-    const family = loadFamily("faults", { mode, reuse: [{ map: "thread_slot", from: sched }] });
+  /** `family`: loaded from `faultsFamily`, on the scheduler's thread slots. */
+  constructor(private readonly family: LoadedFamily) {
     this.object = family.object;
-    this.modes = family.modes;
+    this.modes = { ...family.modes };
     try {
       for (const cpu of onlineCpuList()) {
         this.object.attachPerfEvent("mlt_major_fault", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ, cpu);
       }
     } catch (err) {
-      this.object.close();
+      // the CPUs attached so far; the session then gives the family up
+      this.object.detach("mlt_major_fault");
       throw err;
     }
     this.modes.major_fault = "perf_event" as AttachMode;
@@ -102,6 +106,7 @@ export class FaultProbes {
   }
 
   close(): void {
-    this.object.close();
+    this.object.detach("mlt_major_fault");
+    this.family.close();
   }
 }

@@ -2,7 +2,8 @@
 // thread slots, reads per-thread records and per-device totals.
 import { native, type NativeBpfObject } from "../native/addon.js";
 import { clearSlot, slotRecords, structDecoder } from "./decode.js";
-import { loadFamily, type AttachMode } from "./family.js";
+import type { AttachMode, LoadedFamily } from "./family.js";
+import type { FamilyRequest } from "./family-set.js";
 import type { IoCounters, IoDeviceSample } from "../model/sample.js";
 
 const threadSpec = {
@@ -19,6 +20,9 @@ const deviceSpec = { read_ops: "u64", read_bytes: "u64", write_ops: "u64", write
 
 export type IoRecord = IoCounters & { queue_hist: number[]; device_hist: number[] };
 
+/** What the session asks of family.ts: optional, on the scheduler's thread slots. */
+export const ioFamily: FamilyRequest = { name: "io", optional: true, reuse: ["thread_slot"] };
+
 export class IoProbes {
   readonly modes: Record<string, AttachMode>;
   private readonly object: NativeBpfObject;
@@ -26,9 +30,8 @@ export class IoProbes {
   private readonly deviceDecoder = structDecoder("mlt_io_device", native().layouts.io.device, deviceSpec);
   private readonly stride: number;
 
-  /** `sched`: the loaded scheduler family, whose thread slots we share. */
-  constructor(sched: NativeBpfObject, mode?: AttachMode) {
-    const family = loadFamily("io", { mode, reuse: [{ map: "thread_slot", from: sched }] });
+  /** `family`: loaded from `ioFamily`, on the scheduler's thread slots. */
+  constructor(private readonly family: LoadedFamily) {
     this.object = family.object;
     this.modes = family.modes;
     this.stride = this.object.mapInfo("io_records").valueStride;
@@ -56,6 +59,6 @@ export class IoProbes {
   }
 
   close(): void {
-    this.object.close();
+    this.family.close();
   }
 }

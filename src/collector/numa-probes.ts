@@ -2,7 +2,8 @@
 // thread slots, tells the kernel which node each CPU is on, reads records.
 import { native, type NativeBpfObject } from "../native/addon.js";
 import { clearSlot, slotRecords, structDecoder, u32Key } from "./decode.js";
-import { loadFamily, type AttachMode } from "./family.js";
+import type { AttachMode, LoadedFamily } from "./family.js";
+import type { FamilyRequest } from "./family-set.js";
 import type { NodeInfo } from "./numa-topology.js";
 
 const threadSpec = {
@@ -24,6 +25,9 @@ export interface NumaRecord {
   numa_wanted: number[];
 }
 
+/** What the session asks of family.ts: optional, on the scheduler's thread slots. */
+export const numaFamily: FamilyRequest = { name: "numa", optional: true, reuse: ["thread_slot"] };
+
 export class NumaProbes {
   readonly modes: Record<string, AttachMode>;
   /** nodes the kernel records tell apart (probes/numa.h) */
@@ -33,11 +37,11 @@ export class NumaProbes {
   private readonly decoder = structDecoder("mlt_numa_thread", native().layouts.numa.thread, threadSpec, { numa_placed: "placed", numa_wanted: "wanted" });
   private readonly stride: number;
 
-  constructor(sched: NativeBpfObject, topology: NodeInfo[], mode?: AttachMode) {
+  /** `family`: loaded from `numaFamily`, on the scheduler's thread slots. */
+  constructor(private readonly family: LoadedFamily, topology: NodeInfo[]) {
     // Attached before the CPU → node map is filled, but the session adds
     // no thread to the shared filter until every family is loaded, so no
     // event is attributed with an empty map.
-    const family = loadFamily("numa", { mode, reuse: [{ map: "thread_slot", from: sched }] });
     this.object = family.object;
     this.modes = family.modes;
     for (const { node, cpus } of topology) {
@@ -58,6 +62,6 @@ export class NumaProbes {
   }
 
   close(): void {
-    this.object.close();
+    this.family.close();
   }
 }

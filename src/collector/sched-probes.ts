@@ -3,7 +3,8 @@
 import { readFileSync } from "node:fs";
 import { native, type NativeBpfObject } from "../native/addon.js";
 import { slotRecords, structDecoder, sumPerCpu, u32Key } from "./decode.js";
-import { loadFamily, type AttachMode, type LoadOptions } from "./family.js";
+import type { AttachMode, LoadedFamily } from "./family.js";
+import type { FamilyRequest } from "./family-set.js";
 import { blankThread, type DropCounts, type NeighbourSample, type ThreadSample } from "../model/sample.js";
 
 const BPF_ANY = 0;
@@ -66,6 +67,13 @@ export interface ProcEvent {
   comm: string;
 }
 
+/** What the session asks of family.ts: required, and the owner of the shared tid filter. */
+export const schedFamily: FamilyRequest = {
+  name: "sched",
+  optional: false,
+  beforeLoad: (object) => object.setMaxEntries("thread_slot", pidMax()),
+};
+
 export class SchedProbes {
   readonly modes: Record<string, AttachMode>;
   private readonly object: NativeBpfObject;
@@ -77,19 +85,17 @@ export class SchedProbes {
   private closed = false;
 
   private readonly recordStride: number;
+  private readonly slotCount: number;
   /** threads found at attach that got no slot */
   private seedDrops = 0;
 
-  constructor(options: LoadOptions = {}) {
-    const family = loadFamily("sched", {
-      ...options,
-      beforeLoad: (object) => object.setMaxEntries("thread_slot", pidMax()),
-    });
+  /** `family`: loaded from `schedFamily`. */
+  constructor(private readonly family: LoadedFamily) {
     this.object = family.object;
     this.modes = family.modes;
     const records = this.object.mapInfo("records");
     this.recordStride = records.valueStride;
-    for (let slot = 0; slot < records.maxEntries; slot++) this.object.queuePush("free_slots", u32Key(slot));
+    this.slotCount = records.maxEntries;
   }
 
   /** The loaded object, for families that share its `targets` map. */
@@ -111,7 +117,7 @@ export class SchedProbes {
    */
   addThread(tid: number, tgid: number, comm: string, fromBirth = false): void {
     if ((this.object.mapLookup("thread_slot", u32Key(tid))?.readUInt32LE(0) ?? 0) !== 0) return;
-    const slot = this.object.queuePop("free_slots");
+    const slot = this.takeSlot();
     if (!slot) {
       this.seedDrops++; // no free slot: a loss, reported with the kernel's own
       return;
@@ -125,6 +131,14 @@ export class SchedProbes {
     if (fromBirth) value.writeUInt32LE(this.constants.THREAD_BASELINE!, fields.flags![0]);
     this.object.mapUpdate("records", slot, value, BPF_ANY);
     this.object.mapUpdate("thread_slot", u32Key(tid), u32Key(slot.readUInt32LE(0) + 1), BPF_ANY);
+  }
+
+  /** A slot as the fork handler takes one (probes/sched.bpf.c take_slot): given back, else fresh. */
+  private takeSlot(): Buffer | null {
+    const given = this.object.queuePop("free_slots");
+    if (given) return given;
+    const fresh = this.object.mapFetchAdd("fresh_slots");
+    return fresh < this.slotCount ? u32Key(fresh) : null;
   }
 
   /**
@@ -208,6 +222,6 @@ export class SchedProbes {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.object.close();
+    this.family.close();
   }
 }

@@ -6,18 +6,21 @@ import { basename } from "node:path";
 import { UserError } from "../errors.js";
 import { threadKey, type CpuLimits, type MemoryLimitSample, type RootProcessSample, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
 import type { TargetInfo } from "../model/report.js";
-import { launchGated, resolveCommand } from "./launch.js";
+import { launchGated, resolveCommand, type GatedChild } from "./launch.js";
 import { CpuLimitsReader } from "./limits.js";
 import { readThpEnabled, RootProcessReader } from "./root-process.js";
 import { readMemoryLimit } from "./cgroup-memory.js";
 import { checkPrivileges } from "./privileges.js";
 import { listThreads, processTree, readCmdline, readProcStat } from "./proc.js";
-import { SchedProbes } from "./sched-probes.js";
-import { FaultProbes } from "./faults-probes.js";
-import { IoProbes } from "./io-probes.js";
-import { NumaProbes } from "./numa-probes.js";
+import type { LoadedFamily } from "./family.js";
+import { startFamilies, type FamilyRequest } from "./family-set.js";
+import { SchedProbes, schedFamily } from "./sched-probes.js";
+import { FaultProbes, faultsFamily } from "./faults-probes.js";
+import { IoProbes, ioFamily } from "./io-probes.js";
+import { NumaProbes, numaFamily } from "./numa-probes.js";
 import { readProcessNodeMemory, readTopology } from "./numa-topology.js";
 import { numaNodes } from "./host.js";
+import { startup } from "../phases.js";
 
 export type TargetSpec = { pid: number } | { argv: string[] };
 
@@ -37,6 +40,13 @@ const monotonicNs = () => Number(process.hrtime.bigint());
 // way (exit_notify() wakes the parent before do_task_dead()).
 const SETTLE_POLL_MS = 10;
 const SETTLE_LIMIT_MS = 500;
+
+/** What the user is told when an optional family is not there. */
+const UNAVAILABLE: Record<string, (reason: string) => string> = {
+  faults: (reason) => `page-fault details unavailable (${reason}); fault totals still counted`,
+  io: (reason) => `block I/O unavailable (${reason})`,
+  numa: (reason) => `NUMA placement unavailable (${reason})`,
+};
 
 export class TraceSession {
   readonly target: TargetInfo;
@@ -76,57 +86,92 @@ export class TraceSession {
       this.endTarget = resolve;
       this.failTarget = reject;
     });
-    this.probes = new SchedProbes();
+    // One node: every allocation is local and no migration crosses a
+    // node, so there is nothing to measure (MLTRACE_NUMA=on loads it anyway).
+    const withNuma = numaNodes() > 1 || process.env.MLTRACE_NUMA === "on";
+    const requests: FamilyRequest[] = [schedFamily, faultsFamily, ioFamily, ...(withNuma ? [numaFamily] : [])];
+    startup.lap("checks");
+    const loading = startFamilies(requests);
+    // The command starts (held at its gate) while the probes load; should
+    // tracing not start, it dies there without having run.
+    let gated: GatedChild | undefined;
+    let released = false;
+    const abandon = () => {
+      if (!released) gated?.child.kill("SIGKILL");
+    };
+    let loaded;
     try {
+      if ("argv" in spec) {
+        gated = launchGated(spec.argv);
+        startup.lap("launch");
+      }
+    } finally {
+      loaded = loading.finish();
+    }
+    if (loaded.separately !== null) {
+      startup.lap("load per family");
+      startup.remark(`each family loaded from its own object: ${loaded.separately}`);
+    }
+    const unavailable = (name: string, err: unknown) => options.warn?.(UNAVAILABLE[name]!((err as Error).message));
+    for (const { name, error } of loaded.failures) unavailable(name, error);
+    /** An optional family's user side; a failure there gives the family up, not the session. */
+    const optional = <T>(name: string, make: (family: LoadedFamily) => T): T | undefined => {
+      const family = loaded.families.get(name);
+      if (!family) return undefined;
       try {
-        this.faults = new FaultProbes(this.probes.bpfObject);
+        return make(family);
       } catch (err) {
-        options.warn?.(`page-fault details unavailable (${(err as Error).message}); fault totals still counted`);
+        family.close();
+        unavailable(name, err);
+        return undefined;
       }
-      try {
-        this.io = new IoProbes(this.probes.bpfObject);
-      } catch (err) {
-        options.warn?.(`block I/O unavailable (${(err as Error).message})`);
-      }
-      // One node: every allocation is local and no migration crosses a
-      // node, so there is nothing to measure (MLTRACE_NUMA=on loads it anyway).
-      if (numaNodes() > 1 || process.env.MLTRACE_NUMA === "on") {
-        try {
-          this.numa = new NumaProbes(this.probes.bpfObject, readTopology());
-        } catch (err) {
-          options.warn?.(`NUMA placement unavailable (${(err as Error).message})`);
-        }
-      }
+    };
+    try {
+      this.probes = new SchedProbes(loaded.families.get("sched")!);
+    } catch (err) {
+      for (const family of loaded.families.values()) family.close();
+      abandon();
+      throw err;
+    }
+    try {
+      this.faults = optional("faults", (family) => new FaultProbes(family));
+      this.io = optional("io", (family) => new IoProbes(family));
+      this.numa = optional("numa", (family) => new NumaProbes(family, readTopology()));
       this.probes.onProcessEvents(
         (event) => this.onProcessEvent(event),
         (message) => options.warn?.(message),
       );
+      startup.lap("families");
       this.startedNs = monotonicNs();
       if ("pid" in spec) {
         this.target = { pid: spec.pid, comm: root!.comm, command: readCmdline(spec.pid) ?? root!.comm };
         this.takeZeros(spec.pid);
         this.adoptTree(spec.pid);
         if (!readProcStat(spec.pid)) this.endTarget({});
+        startup.lap("/proc walk");
       } else {
-        const gated = launchGated(spec.argv);
-        this.child = gated.child;
-        this.target = { pid: gated.pid, comm: basename(spec.argv[0]!).slice(0, 15), command: spec.argv.join(" ") };
-        this.probes.addTarget(gated.pid);
+        const gated_ = gated!;
+        this.child = gated_.child;
+        this.target = { pid: gated_.pid, comm: basename(spec.argv[0]!).slice(0, 15), command: spec.argv.join(" ") };
+        this.probes.addTarget(gated_.pid);
         // Held at the gate, it has only run the shell that waits there:
         // count from its birth, as time(1) and getrusage do.
-        this.probes.addThread(gated.pid, gated.pid, this.target.comm, true);
-        this.processes.set(gated.pid, { pid: gated.pid, ppid: process.pid, comm: this.target.comm, exited: false });
-        gated.child.once("error", (err) => this.failTarget(err));
-        gated.child.once("exit", (code, signal) => {
+        this.probes.addThread(gated_.pid, gated_.pid, this.target.comm, true);
+        this.processes.set(gated_.pid, { pid: gated_.pid, ppid: process.pid, comm: this.target.comm, exited: false });
+        gated_.child.once("error", (err) => this.failTarget(err));
+        gated_.child.once("exit", (code, signal) => {
           const status = code !== null ? (code & 0xff) << 8 : signalNumber(signal);
-          this.markExited(gated.pid, status);
+          this.markExited(gated_.pid, status);
           this.endTarget(code !== null ? { exit_code: code } : { exit_signal: signalNumber(signal) });
         });
-        this.takeZeros(gated.pid);
-        gated.release();
+        this.takeZeros(gated_.pid);
+        gated_.release();
+        released = true;
+        startup.lap("seed");
       }
     } catch (err) {
       this.close();
+      abandon();
       throw err;
     }
   }

@@ -4,10 +4,9 @@ import { appendFileSync, writeFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { hostInfo } from "../collector/host.js";
 import { TraceSession, type TargetEnd, type TargetSpec } from "../collector/session.js";
-import { buildReport, type Report, type ReportContext } from "../model/report.js";
+import type { Report, ReportContext } from "../model/report.js";
 import type { Sample } from "../model/sample.js";
-import { reportToJson } from "../schema/schema.js";
-import { intervalLine, statText } from "../views/stat-text.js";
+import { Phases, phaseLines, startup } from "../phases.js";
 
 export interface StatOptions {
   pid?: number;
@@ -38,7 +37,9 @@ function reportWriter(output?: string): (text: string) => void {
 export async function runStat(argv: string[], options: StatOptions): Promise<number> {
   const spec = targetSpec(options.pid, argv);
   const write = reportWriter(options.output);
+  startup.lap("modules");
   const session = new TraceSession(spec, { warn: (m) => process.stderr.write(`mltrace: ${m}\n`) });
+  if (phaseLines.enabled) process.stderr.write(`mltrace: ${startup.line()}\n`);
   const ctx = (kind: ReportContext["kind"]): ReportContext => ({
     kind,
     target: session.target,
@@ -49,19 +50,7 @@ export async function runStat(argv: string[], options: StatOptions): Promise<num
     process.stderr.write(`mltrace: tracing PID ${spec.pid} (${session.target.comm}) and its descendants; Ctrl-C to stop\n`);
   }
 
-  let previous: Sample | null = null;
   const timers: NodeJS.Timeout[] = [];
-  const everyMs = options.interval ? options.interval * 1000 : HOUSEKEEPING_MS;
-  timers.push(
-    setInterval(() => {
-      const sample = session.sample();
-      if (!options.interval) return;
-      const report = buildReport(previous, sample, ctx("interval"));
-      previous = sample;
-      write(options.json ? `${JSON.stringify(reportToJson(report))}\n` : `${intervalLine(report)}\n`);
-    }, everyMs),
-  );
-
   const stopped = new Promise<"signal" | "duration">((resolve) => {
     if (options.duration) timers.push(setTimeout(() => resolve("duration"), options.duration * 1000));
     let interrupts = 0;
@@ -81,21 +70,48 @@ export async function runStat(argv: string[], options: StatOptions): Promise<num
     for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
   });
 
+  // What turns samples into reports loads now, while the target runs: the
+  // probes were in place before it started.
+  const { buildReport } = await import("../model/report.js");
+  const { intervalLine, statText } = await import("../views/stat-text.js");
+  const reportToJson = options.json ? (await import("../schema/schema.js")).reportToJson : undefined;
+  const render = (report: Report, final: boolean) =>
+    reportToJson ? `${JSON.stringify(reportToJson(report), null, final ? 2 : undefined)}\n` : final ? statText(report) : `${intervalLine(report)}\n`;
+
+  let previous: Sample | null = null;
+  const everyMs = options.interval ? options.interval * 1000 : HOUSEKEEPING_MS;
+  timers.push(
+    setInterval(() => {
+      const sample = session.sample();
+      if (!options.interval) return;
+      const report = buildReport(previous, sample, ctx("interval"));
+      previous = sample;
+      write(render(report, false));
+    }, everyMs),
+  );
+
   let end;
   try {
     end = await Promise.race([session.ended, stopped]);
   } finally {
     timers.forEach((t) => clearInterval(t));
   }
-  let report: Report;
+  const ending = new Phases("end");
   try {
     const final = await session.finalSample();
+    ending.lap("final sample");
     const target = typeof end === "object" ? { ...session.target, ...end } : session.target;
-    report = buildReport(null, final, { ...ctx("final"), target });
+    const report = buildReport(null, final, { ...ctx("final"), target });
+    ending.lap("report");
+    // Out before detaching: the kernel patches every tracepoint's call site
+    // back out as its last program goes (20 ms for all of them here).
+    write(render(report, true));
+    ending.lap("print");
   } finally {
     session.close();
+    ending.lap("detach");
   }
-  write(options.json ? `${JSON.stringify(reportToJson(report), null, 2)}\n` : statText(report));
+  if (phaseLines.enabled) process.stderr.write(`mltrace: ${ending.line()}\n`);
 
   return "argv" in spec && typeof end === "object" ? exitStatus(end) : 0;
 }

@@ -44,10 +44,17 @@ export interface MapDump {
 
 export interface NativeBpfObject {
   programs(): ProgramInfo[];
+  maps(): string[];
   setAutoload(name: string, on: boolean): void;
+  setAutocreate(name: string, on: boolean): void;
   load(): void;
+  /** load() on a native thread; every other method throws EBUSY until finishLoad(). */
+  startLoad(): void;
+  /** Waits for startLoad()'s thread; throws what load() would have. */
+  finishLoad(): void;
   attach(name: string): void;
   attachPerfEvent(name: string, type: number, config: number, cpu: number): void;
+  detach(name: string): void;
   mapInfo(name: string): MapInfo;
   reuseMap(name: string, other: NativeBpfObject, otherName: string): void;
   mapUpdate(name: string, key: Uint8Array, value: Uint8Array, flags: number): void;
@@ -59,6 +66,8 @@ export interface NativeBpfObject {
   queuePop(name: string): Buffer | null;
   mapUsedSlots(name: string, offset: number): Uint32Array;
   mapSnapshotSlots(name: string, slots: Uint32Array): Buffer;
+  /** Atomically adds 1 to the u64 in entry 0 of an mmap()able array; returns the value before. */
+  mapFetchAdd(name: string): number;
   pollRing(name: string, onBatch: (batch: ArrayBuffer) => void, onError: (message: string, errno: number) => void): void;
   close(): void;
 }
