@@ -159,49 +159,49 @@ static __always_inline int on_reclaim_end(void)
 }
 
 SEC("tp_btf/mm_vmscan_direct_reclaim_begin")
-int BPF_PROG(mlt_direct_reclaim_begin_btf)
+int BPF_PROG(mlt_drc_beg_btf)
 {
 	return on_reclaim_begin();
 }
 
 SEC("raw_tp/mm_vmscan_direct_reclaim_begin")
-int BPF_PROG(mlt_direct_reclaim_begin_raw)
+int BPF_PROG(mlt_drc_beg_raw)
 {
 	return on_reclaim_begin();
 }
 
 SEC("tp_btf/mm_vmscan_direct_reclaim_end")
-int BPF_PROG(mlt_direct_reclaim_end_btf)
+int BPF_PROG(mlt_drc_end_btf)
 {
 	return on_reclaim_end();
 }
 
 SEC("raw_tp/mm_vmscan_direct_reclaim_end")
-int BPF_PROG(mlt_direct_reclaim_end_raw)
+int BPF_PROG(mlt_drc_end_raw)
 {
 	return on_reclaim_end();
 }
 
 SEC("tp_btf/mm_vmscan_memcg_reclaim_begin")
-int BPF_PROG(mlt_memcg_reclaim_begin_btf)
+int BPF_PROG(mlt_mrc_beg_btf)
 {
 	return on_reclaim_begin();
 }
 
 SEC("raw_tp/mm_vmscan_memcg_reclaim_begin")
-int BPF_PROG(mlt_memcg_reclaim_begin_raw)
+int BPF_PROG(mlt_mrc_beg_raw)
 {
 	return on_reclaim_begin();
 }
 
 SEC("tp_btf/mm_vmscan_memcg_reclaim_end")
-int BPF_PROG(mlt_memcg_reclaim_end_btf)
+int BPF_PROG(mlt_mrc_end_btf)
 {
 	return on_reclaim_end();
 }
 
 SEC("raw_tp/mm_vmscan_memcg_reclaim_end")
-int BPF_PROG(mlt_memcg_reclaim_end_raw)
+int BPF_PROG(mlt_mrc_end_raw)
 {
 	return on_reclaim_end();
 }

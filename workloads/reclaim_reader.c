@@ -8,7 +8,10 @@
  * kernel.task_delayacct=1 before it starts. No libnl: the few netlink
  * messages are built by hand.
  *
- *   reclaim_reader --file PATH --results FILE
+ *   reclaim_reader --file PATH --results FILE [--hold-ms MS]
+ *
+ * --hold-ms: stay that long after reading (asleep), so a tracer that reads
+ * the process's cgroup once a second sees it there.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -146,8 +149,9 @@ static struct taskstats own_taskstats(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {{"file", required_argument, 0, 'f'}, {"results", required_argument, 0, 'r'}, {0, 0, 0, 0}};
+	static const struct option options[] = {{"file", required_argument, 0, 'f'}, {"results", required_argument, 0, 'r'}, {"hold-ms", required_argument, 0, 'h'}, {0, 0, 0, 0}};
 	const char *file = NULL, *results = NULL;
+	long hold_ms = 0;
 	static char buf[1 << 20];
 	unsigned long long bytes = 0;
 	struct taskstats stats;
@@ -160,6 +164,8 @@ int main(int argc, char **argv)
 			file = optarg;
 		else if (c == 'r')
 			results = optarg;
+		else if (c == 'h')
+			hold_ms = atol(optarg);
 		else
 			return 2;
 	}
@@ -175,6 +181,8 @@ int main(int argc, char **argv)
 	if (got < 0)
 		die("read");
 	close(fd);
+	if (hold_ms > 0)
+		usleep((useconds_t)(hold_ms * 1000));
 	stats = own_taskstats();
 	out = fopen(results, "w");
 	if (!out)

@@ -117,7 +117,6 @@ describeEbpf("diagnoses of limits and faults on real workloads", () => {
   });
 
   it("reclaim-stalls: a reader in a memory cgroup smaller than its file, stalls and time against delay accounting", () => {
-    // Long enough (a few seconds) for the once-a-second sample to see the reader inside its cgroup.
     const file = coldFile(dir, 384);
     const results = join(dir, "taskstats.txt");
     const memcg = join("/sys/fs/cgroup/memory", `mltrace-test-${process.pid}`);
@@ -126,8 +125,9 @@ describeEbpf("diagnoses of limits and faults on real workloads", () => {
     try {
       writeFileSync(join(memcg, "memory.limit_in_bytes"), String(16 * 2 ** 20));
       writeFileSync("/proc/sys/kernel/task_delayacct", "1");
-      const { report } = trace(["sh", "-c", `echo $$ > ${memcg}/cgroup.procs && exec ${join(root, "build", "workloads", "reclaim_reader")} --file ${file} --results ${results}`]);
+      const { report } = trace(["sh", "-c", `echo $$ > ${memcg}/cgroup.procs && exec ${join(root, "build", "workloads", "reclaim_reader")} --file ${file} --results ${results} --hold-ms 1500`]);
       const own = Object.fromEntries(readFileSync(results, "utf8").trim().split("\n").map((l) => l.split(" ")).map(([k, v]) => [k, Number(v)]));
+      // It stays 1.5 s after reading: the once-a-second sample sees it in its cgroup, and reads the limit.
       const d = found(report, "reclaim-stalls");
       expect(d, JSON.stringify(report.diagnoses)).toBeDefined();
       // Each reclaim is one do_try_to_free_pages(), which delay accounting brackets inside the

@@ -6,12 +6,16 @@ import { spawnSync } from "node:child_process";
 
 /** The programs `mltrace stat` or `top` attaches on a single-node machine. */
 export const MLTRACE_PROGRAMS = [
+  "mlt_drc_beg_btf",
+  "mlt_drc_end_btf",
   "mlt_exec_btf",
   "mlt_exit_btf",
   "mlt_fault_pc_btf",
   "mlt_fork_btf",
   "mlt_io_start_btf",
   "mlt_major_fault",
+  "mlt_mrc_beg_btf",
+  "mlt_mrc_end_btf",
   "mlt_pc_add_btf",
   "mlt_pf_kern_btf",
   "mlt_pf_user_btf",
