@@ -7,6 +7,34 @@ import { loadFamily, type AttachMode, type LoadOptions } from "./family.js";
 import { blankThread, type DropCounts, type NeighbourSample, type ThreadSample } from "../model/sample.js";
 
 const BPF_ANY = 0;
+const BPF_NOEXIST = 1;
+
+/**
+ * Map sizes below the defaults of probes/sched.h, from hidden environment
+ * variables read once before load: the tests of the overflow paths (a full
+ * ring, no free slot, a full target map) reach them with a few hundred tasks
+ * instead of tens of thousands. Never larger than the defaults: the other
+ * families' per-slot arrays are sized for MLT_MAX_THREADS.
+ */
+function shrunkMaps(defaults: { threads: number; targets: number; ringBytes: number }): { name: string; entries: number }[] {
+  const read = (variable: string, most: number, check: (n: number) => boolean, what: string) => {
+    const value = process.env[variable];
+    if (value === undefined || value === "") return undefined;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > most || !check(n)) throw new Error(`${variable} must be ${what} at most ${most}, not ${JSON.stringify(value)}`);
+    return n;
+  };
+  const page = 4096;
+  const threads = read("MLTRACE_MAX_THREADS", defaults.threads, () => true, "a whole number");
+  const targets = read("MLTRACE_MAX_TARGETS", defaults.targets, () => true, "a whole number");
+  // libbpf and the kernel want a ring of a power of two pages
+  const ring = read("MLTRACE_RING_BYTES", defaults.ringBytes, (n) => n >= page && (n & (n - 1)) === 0, "a power of two of at least 4096,");
+  return [
+    ...(threads ? [{ name: "records", entries: threads }, { name: "free_slots", entries: threads }] : []),
+    ...(targets ? [{ name: "targets", entries: targets }] : []),
+    ...(ring ? [{ name: "events", entries: ring }] : []),
+  ];
+}
 
 /** Highest tid + 1 the kernel hands out: the size of the tid-indexed filter. */
 function pidMax(): number {
@@ -22,6 +50,7 @@ const threadSpec = {
   tgid: "u32",
   comm: "str",
   start_ns: "u64",
+  proc_start_ns: "u64",
   oncpu_ns: "u64",
   runq_wait_ns: "u64",
   sleep_ns: "u64",
@@ -38,7 +67,7 @@ const threadSpec = {
 } as const;
 
 const neighbourSpec = { count: "u64", comm: "str" } as const;
-const eventSpec = { kind: "u32", pid: "u32", ppid: "u32", exit_code: "s32", ts_ns: "u64", comm: "str" } as const;
+const eventSpec = { kind: "u32", pid: "u32", ppid: "u32", exit_code: "s32", ts_ns: "u64", proc_start_ns: "u64", comm: "str" } as const;
 
 /** A thread as the collector reads it: the model's fields, plus the sched record's own. */
 export type CollectedThread = ThreadSample & { tgid: number; phase: number; slot: number };
@@ -62,8 +91,14 @@ export interface ProcEvent {
   ppid: number;
   /** wait(2) status, for "exit" */
   status: number;
+  /** with pid, names the process (probes/sched.h, mlt_proc_event) */
+  procStartNs: number;
   tsNs: number;
   comm: string;
+}
+
+function u64Of(buf: Buffer): number {
+  return Number(buf.readBigUInt64LE(0));
 }
 
 export class SchedProbes {
@@ -79,11 +114,18 @@ export class SchedProbes {
   private readonly recordStride: number;
   /** threads found at attach that got no slot */
   private seedDrops = 0;
+  /** processes found at attach that found the target map full */
+  private seedTargetDrops = 0;
 
   constructor(options: LoadOptions = {}) {
+    const c = native().layouts.sched.constants;
+    const shrunk = shrunkMaps({ threads: c.MAX_THREADS!, targets: c.MAX_TARGETS!, ringBytes: c.EVENTS_BYTES! });
     const family = loadFamily("sched", {
       ...options,
-      beforeLoad: (object) => object.setMaxEntries("thread_slot", pidMax()),
+      beforeLoad: (object) => {
+        object.setMaxEntries("thread_slot", pidMax());
+        for (const { name, entries } of shrunk) object.setMaxEntries(name, entries);
+      },
     });
     this.object = family.object;
     this.modes = family.modes;
@@ -97,8 +139,33 @@ export class SchedProbes {
     return this.object;
   }
 
-  addTarget(tgid: number): void {
-    this.object.mapUpdate("targets", u32Key(tgid), u32Key(1), BPF_ANY);
+  /**
+   * Puts a process found in /proc into the filter and returns its identity
+   * (probes/sched.h): 0, or the kernel's own if the fork handler added it
+   * first (it was forked after its parent was in the filter). Undefined when
+   * the target map is full: a loss, counted.
+   */
+  addTarget(tgid: number): number | undefined {
+    const key = u32Key(tgid);
+    const existing = this.object.mapLookup("targets", key);
+    if (existing) return u64Of(existing);
+    try {
+      this.object.mapUpdate("targets", key, Buffer.alloc(8), BPF_NOEXIST);
+    } catch (err) {
+      // EEXIST: the kernel added it since the lookup (its value wins below)
+      if ((err as { code?: string }).code !== "EEXIST") {
+        this.seedTargetDrops++;
+        return undefined;
+      }
+    }
+    const value = this.object.mapLookup("targets", key);
+    return value ? u64Of(value) : undefined;
+  }
+
+  /** The identity the kernel's filter holds for a pid, undefined if the pid is not a target (any more). */
+  targetIdentity(tgid: number): number | undefined {
+    const value = this.object.mapLookup("targets", u32Key(tgid));
+    return value ? u64Of(value) : undefined;
   }
 
   /**
@@ -109,7 +176,7 @@ export class SchedProbes {
    * `fromBirth`: count everything the thread did since it was created (a
    * command we launched, held before exec), not just what follows attach.
    */
-  addThread(tid: number, tgid: number, comm: string, fromBirth = false): void {
+  addThread(tid: number, tgid: number, procStartNs: number, comm: string, fromBirth = false): void {
     if ((this.object.mapLookup("thread_slot", u32Key(tid))?.readUInt32LE(0) ?? 0) !== 0) return;
     const slot = this.object.queuePop("free_slots");
     if (!slot) {
@@ -120,6 +187,7 @@ export class SchedProbes {
     const fields = this.layouts.thread.fields;
     value.writeUInt32LE(tid, fields.tid![0]);
     value.writeUInt32LE(tgid, fields.tgid![0]);
+    value.writeBigUInt64LE(BigInt(procStartNs), fields.proc_start_ns![0]);
     value.write(comm.slice(0, this.constants.COMM_LEN! - 1), fields.comm![0], "utf8");
     // A zero baseline is the thread's own counters at creation.
     if (fromBirth) value.writeUInt32LE(this.constants.THREAD_BASELINE!, fields.flags![0]);
@@ -176,7 +244,7 @@ export class SchedProbes {
     return {
       events_dropped: read(this.constants.CTR_EVENTS_DROPPED!),
       threads_dropped: read(this.constants.CTR_THREADS_DROPPED!) + this.seedDrops,
-      targets_dropped: read(this.constants.CTR_TARGETS_DROPPED!),
+      targets_dropped: read(this.constants.CTR_TARGETS_DROPPED!) + this.seedTargetDrops,
       neighbours_dropped: read(this.constants.CTR_NEIGHBOURS_DROPPED!),
     };
   }
@@ -197,7 +265,7 @@ export class SchedProbes {
           const size = buf.readUInt32LE(at);
           const e = this.eventDecoder.decode(buf, at + 8);
           const kind = kinds.get(e.kind);
-          if (kind) onEvent({ kind, pid: e.pid, ppid: e.ppid, status: e.exit_code, tsNs: e.ts_ns, comm: e.comm });
+          if (kind) onEvent({ kind, pid: e.pid, ppid: e.ppid, status: e.exit_code, tsNs: e.ts_ns, procStartNs: e.proc_start_ns, comm: e.comm });
           at += 8 + Math.ceil(size / 8) * 8;
         }
       },

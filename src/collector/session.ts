@@ -4,13 +4,14 @@ import type { ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import { basename } from "node:path";
 import { UserError } from "../errors.js";
-import { threadKey, type CpuLimits, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
+import { processKey, threadKey, threadProcessKey, type CpuLimits, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
+import { decodeWaitStatus, encodeWaitStatus } from "../model/wait-status.js";
 import type { TargetInfo } from "../model/report.js";
 import { launchGated, resolveCommand } from "./launch.js";
 import { readCpuLimits } from "./limits.js";
 import { checkPrivileges } from "./privileges.js";
 import { listThreads, processTree, readCmdline, readProcStat } from "./proc.js";
-import { SchedProbes } from "./sched-probes.js";
+import { SchedProbes, type ProcEvent } from "./sched-probes.js";
 import { FaultProbes } from "./faults-probes.js";
 import { IoProbes } from "./io-probes.js";
 import { NumaProbes } from "./numa-probes.js";
@@ -46,8 +47,13 @@ export class TraceSession {
   private readonly faults?: FaultProbes;
   private readonly io?: IoProbes;
   private readonly numa?: NumaProbes;
-  private readonly processes = new Map<number, ProcessSample>();
+  /** by processKey: a reused pid is another entry */
+  private readonly processes = new Map<string, ProcessSample>();
+  /** the root's key (it predates the session or was launched by us: start 0) */
+  private rootKey = "";
   private readonly finished = new Map<string, ThreadSample>();
+  /** pids adoptTree has put in the filter (or tried to) */
+  private readonly adopted = new Set<number>();
   private readonly child?: ChildProcess;
   private endTarget!: (end: TargetEnd) => void;
   private failTarget!: (err: Error) => void;
@@ -95,22 +101,24 @@ export class TraceSession {
       this.startedNs = monotonicNs();
       if ("pid" in spec) {
         this.target = { pid: spec.pid, comm: root!.comm, command: readCmdline(spec.pid) ?? root!.comm };
+        this.rootKey = processKey(spec.pid, 0);
         this.adoptTree(spec.pid);
         if (!readProcStat(spec.pid)) this.endTarget({});
       } else {
         const gated = launchGated(spec.argv);
         this.child = gated.child;
         this.target = { pid: gated.pid, comm: basename(spec.argv[0]!).slice(0, 15), command: spec.argv.join(" ") };
-        this.probes.addTarget(gated.pid);
+        const identity = this.probes.addTarget(gated.pid) ?? 0;
+        this.rootKey = processKey(gated.pid, identity);
         // Held at the gate, it has only run the shell that waits there:
         // count from its birth, as time(1) and getrusage do.
-        this.probes.addThread(gated.pid, gated.pid, this.target.comm, true);
-        this.processes.set(gated.pid, { pid: gated.pid, ppid: process.pid, comm: this.target.comm, exited: false });
+        this.probes.addThread(gated.pid, gated.pid, identity, this.target.comm, true);
+        this.processes.set(this.rootKey, { pid: gated.pid, start_ns: identity, ppid: process.pid, comm: this.target.comm, exited: false });
         gated.child.once("error", (err) => this.failTarget(err));
         gated.child.once("exit", (code, signal) => {
-          const status = code !== null ? (code & 0xff) << 8 : signalNumber(signal);
-          this.markExited(gated.pid, status);
-          this.endTarget(code !== null ? { exit_code: code } : { exit_signal: signalNumber(signal) });
+          const end = code !== null ? { exit_code: code } : { exit_signal: signalNumber(signal) };
+          this.markExited(this.rootKey, encodeWaitStatus(end));
+          this.endTarget(end);
         });
         gated.release();
       }
@@ -136,38 +144,74 @@ export class TraceSession {
    */
   private adoptTree(root: number): void {
     for (let pass = 0; pass < 5; pass++) {
-      const fresh = processTree(root).filter((p) => !this.processes.has(p.pid));
+      const fresh = processTree(root).filter((p) => !this.adopted.has(p.pid));
       if (fresh.length === 0) break;
+      const identities = new Map<number, number>();
       for (const p of fresh) {
-        this.probes.addTarget(p.pid);
-        this.processes.set(p.pid, { pid: p.pid, ppid: p.ppid, comm: p.comm, exited: false });
+        this.adopted.add(p.pid);
+        const identity = this.probes.addTarget(p.pid);
+        if (identity === undefined) continue; // the target map is full: counted as a loss
+        identities.set(p.pid, identity);
+        this.processes.set(processKey(p.pid, identity), { pid: p.pid, start_ns: identity, ppid: p.ppid, comm: p.comm, exited: false });
       }
-      for (const p of fresh) {
-        for (const tid of listThreads(p.pid)) {
-          const stat = readProcStat(p.pid, tid);
-          if (stat) this.probes.addThread(tid, p.pid, stat.comm);
+      for (const [pid, identity] of identities) {
+        for (const tid of listThreads(pid)) {
+          const stat = readProcStat(pid, tid);
+          if (stat) this.probes.addThread(tid, pid, identity, stat.comm);
         }
       }
     }
   }
 
-  private onProcessEvent(event: { kind: string; pid: number; ppid: number; status: number; comm: string }): void {
-    const known = this.processes.get(event.pid);
+  private onProcessEvent(event: ProcEvent): void {
+    const key = processKey(event.pid, event.procStartNs);
+    const known = this.processes.get(key);
     if (event.kind === "fork") {
-      this.processes.set(event.pid, { pid: event.pid, ppid: event.ppid, comm: event.comm, exited: false });
+      if (known) {
+        // a sample met its threads before this record came: it knows better
+        known.ppid = event.ppid;
+        if (!known.exited) known.comm = event.comm;
+      } else {
+        this.processes.set(key, { pid: event.pid, start_ns: event.procStartNs, ppid: event.ppid, comm: event.comm, exited: false });
+      }
     } else if (event.kind === "exec" && known) {
       known.comm = event.comm;
     } else if (event.kind === "exit") {
-      this.markExited(event.pid, event.status);
-      if (event.pid === this.target.pid && !this.child) this.endTarget(decodeStatus(event.status));
+      this.markExited(key, event.status);
+      if (key === this.rootKey && !this.child) this.endTarget(decodeWaitStatus(event.status));
     }
   }
 
-  private markExited(pid: number, status: number): void {
-    const p = this.processes.get(pid);
+  private markExited(key: string, status: number | undefined): void {
+    const p = this.processes.get(key);
     if (!p) return;
     p.exited = true;
-    p.exit_status ??= status;
+    if (status !== undefined) p.exit_status ??= status;
+  }
+
+  /**
+   * What the ring could not say, from the kernel's maps. A thread whose
+   * process has no entry: the fork record is late (it is on its way) or was
+   * lost; the process is listed from its threads, its parent unknown (0)
+   * until a fork record says otherwise. Once records were lost, a process
+   * with no live thread whose pid left the kernel's filter (or is there
+   * under another identity) has exited, its status unknown.
+   */
+  private reconcile(live: readonly ThreadSample[], eventsLost: number): void {
+    for (const t of live) {
+      const key = threadProcessKey(t);
+      if (this.processes.has(key)) continue;
+      const leader = live.find((u) => u.tid === t.pid && u.proc_start_ns === t.proc_start_ns);
+      this.processes.set(key, { pid: t.pid, start_ns: t.proc_start_ns, ppid: 0, comm: (leader ?? t).comm, exited: false });
+    }
+    if (eventsLost === 0) return;
+    const running = new Set<string>();
+    for (const t of live) running.add(threadProcessKey(t));
+    for (const [key, p] of this.processes) {
+      if (p.exited || running.has(key) || this.probes.targetIdentity(p.pid) === p.start_ns) continue;
+      this.markExited(key, undefined);
+      if (key === this.rootKey && !this.child) this.endTarget({});
+    }
   }
 
   /** Reads every map once; dead threads move from the kernel to here. */
@@ -198,6 +242,8 @@ export class TraceSession {
         live.push(thread);
       }
     }
+    const drops = this.probes.readDrops();
+    this.reconcile(live, drops.events_dropped);
     this.cpuLimits = readCpuLimits(this.target.pid) ?? this.cpuLimits;
     return {
       time_ns,
@@ -207,7 +253,7 @@ export class TraceSession {
       exited_prefix: this.finished.size,
       processes: [...this.processes.values()].map((p) => ({ ...p })),
       neighbours: this.probes.readNeighbours(),
-      drops: this.probes.readDrops(),
+      drops,
       devices: this.io?.readDevices() ?? [],
       numa_nodes: numaNodes(),
       ...(this.numa ? { numa: this.numaSample() } : {}),
@@ -232,8 +278,8 @@ export class TraceSession {
     const deadline = Date.now() + SETTLE_LIMIT_MS;
     for (;;) {
       const sample = this.sample();
-      const exited = new Set(sample.processes.filter((p) => p.exited).map((p) => p.pid));
-      const settling = sample.threads.some((t) => !t.exited && exited.has(t.pid));
+      const exited = new Set(sample.processes.filter((p) => p.exited).map((p) => processKey(p.pid, p.start_ns)));
+      const settling = sample.threads.some((t) => !t.exited && exited.has(threadProcessKey(t)));
       if (!settling || Date.now() >= deadline) return sample;
       await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
     }
@@ -247,11 +293,6 @@ export class TraceSession {
     this.numa?.close();
     this.probes?.close();
   }
-}
-
-function decodeStatus(status: number): TargetEnd {
-  const signal = status & 0x7f;
-  return signal === 0 ? { exit_code: (status >> 8) & 0xff } : { exit_signal: signal };
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {

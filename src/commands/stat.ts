@@ -8,6 +8,7 @@ import { buildReport, type Report, type ReportContext } from "../model/report.js
 import type { Sample } from "../model/sample.js";
 import { reportToJson } from "../schema/schema.js";
 import { intervalLine, statText } from "../views/stat-text.js";
+import { onStopSignals, type StopSignal } from "./signals.js";
 
 export interface StatOptions {
   pid?: number;
@@ -65,7 +66,7 @@ export async function runStat(argv: string[], options: StatOptions): Promise<num
   const stopped = new Promise<"signal" | "duration">((resolve) => {
     if (options.duration) timers.push(setTimeout(() => resolve("duration"), options.duration * 1000));
     let interrupts = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
+    const onSignal = (signal: StopSignal) => {
       const child = session.launched;
       if (child && child.exitCode === null && child.signalCode === null) {
         // Like `time` and `perf stat`: the command owns the terminal's Ctrl-C
@@ -78,7 +79,7 @@ export async function runStat(argv: string[], options: StatOptions): Promise<num
       }
       resolve("signal");
     };
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
+    onStopSignals(onSignal);
   });
 
   let end;
