@@ -110,6 +110,7 @@ export class SchedProbes {
   private readonly neighbourDecoder = structDecoder("mlt_neighbour", this.layouts.neighbour, neighbourSpec);
   private readonly eventDecoder = structDecoder("mlt_proc_event", this.layouts.procEvent, eventSpec);
   private closed = false;
+  private readonly flushes: (() => void)[] = [];
 
   private readonly recordStride: number;
   /** threads found at attach that got no slot */
@@ -260,6 +261,11 @@ export class SchedProbes {
     this.object.pollRing(
       "events",
       (batch) => {
+        if (batch.byteLength === 0) {
+          // a flush's marker: every record before it has been delivered
+          for (const done of this.flushes.splice(0)) done();
+          return;
+        }
         const buf = Buffer.from(batch);
         for (let at = 0; at + 8 <= buf.length; ) {
           const size = buf.readUInt32LE(at);
@@ -273,8 +279,17 @@ export class SchedProbes {
     );
   }
 
+  /** Resolves once every ring record written before the call has been handed to onProcessEvents' callback. */
+  flushEvents(): Promise<void> {
+    return new Promise((resolve) => {
+      this.flushes.push(resolve);
+      this.object.flushRing();
+    });
+  }
+
   close(): void {
     if (this.closed) return;
+    for (const done of this.flushes.splice(0)) done();
     this.closed = true;
     this.object.close();
   }

@@ -36,6 +36,8 @@ const monotonicNs = () => Number(process.hrtime.bigint());
 // way (exit_notify() wakes the parent before do_task_dead()).
 const SETTLE_POLL_MS = 10;
 const SETTLE_LIMIT_MS = 500;
+// Exits whose process is unknown wait for its threads' records at most this many at once (a bound, not a limit ever met: each is matched at the next sample).
+const MAX_UNMATCHED_EXITS = 65536;
 
 export class TraceSession {
   readonly target: TargetInfo;
@@ -52,6 +54,8 @@ export class TraceSession {
   /** the root's key (it predates the session or was launched by us: start 0) */
   private rootKey = "";
   private readonly finished = new Map<string, ThreadSample>();
+  /** exit statuses of processes not yet listed (their fork record was lost), by processKey */
+  private readonly unmatchedExits = new Map<string, number>();
   /** pids adoptTree has put in the filter (or tried to) */
   private readonly adopted = new Set<number>();
   private readonly child?: ChildProcess;
@@ -184,7 +188,11 @@ export class TraceSession {
 
   private markExited(key: string, status: number | undefined): void {
     const p = this.processes.get(key);
-    if (!p) return;
+    if (!p) {
+      // its fork record was lost: the process is listed from its threads at the next sample
+      if (status !== undefined && this.unmatchedExits.size < MAX_UNMATCHED_EXITS) this.unmatchedExits.set(key, status);
+      return;
+    }
     p.exited = true;
     if (status !== undefined) p.exit_status ??= status;
   }
@@ -197,12 +205,17 @@ export class TraceSession {
    * with no live thread whose pid left the kernel's filter (or is there
    * under another identity) has exited, its status unknown.
    */
-  private reconcile(live: readonly ThreadSample[], eventsLost: number): void {
-    for (const t of live) {
+  private reconcile(read: readonly ThreadSample[], live: readonly ThreadSample[], eventsLost: number): void {
+    for (const t of read) {
       const key = threadProcessKey(t);
       if (this.processes.has(key)) continue;
-      const leader = live.find((u) => u.tid === t.pid && u.proc_start_ns === t.proc_start_ns);
+      const leader = read.find((u) => u.tid === t.pid && u.proc_start_ns === t.proc_start_ns);
       this.processes.set(key, { pid: t.pid, start_ns: t.proc_start_ns, ppid: 0, comm: (leader ?? t).comm, exited: false });
+      const status = this.unmatchedExits.get(key);
+      if (status !== undefined) {
+        this.unmatchedExits.delete(key);
+        this.markExited(key, status);
+      }
     }
     if (eventsLost === 0) return;
     const running = new Set<string>();
@@ -243,7 +256,7 @@ export class TraceSession {
       }
     }
     const drops = this.probes.readDrops();
-    this.reconcile(live, drops.events_dropped);
+    this.reconcile(threads, live, drops.events_dropped);
     this.cpuLimits = readCpuLimits(this.target.pid) ?? this.cpuLimits;
     return {
       time_ns,
@@ -276,6 +289,10 @@ export class TraceSession {
   /** The last sample, once threads of exited processes have switched out for good. */
   async finalSample(): Promise<Sample> {
     const deadline = Date.now() + SETTLE_LIMIT_MS;
+    // The ring's last records (forks and exits of the final moments) may
+    // still be on their way: take them in before the last read. Bounded, in
+    // case the poll thread has failed (its error was reported).
+    await Promise.race([this.probes.flushEvents(), new Promise((r) => setTimeout(r, SETTLE_LIMIT_MS))]);
     for (;;) {
       const sample = this.sample();
       const exited = new Set(sample.processes.filter((p) => p.exited).map((p) => processKey(p.pid, p.start_ns)));

@@ -31,7 +31,7 @@ export function targetSpec(pid: number | undefined, argv: string[]): TargetSpec 
 
 /** Where reports go: a file (so a traced command keeps stdout) or stdout. */
 function reportWriter(output?: string): (text: string) => void {
-  if (!output) return (text) => process.stdout.write(text);
+  if (!output) return (text) => void process.stdout.write(text);
   writeFileSync(output, "");
   return (text) => appendFileSync(output, text);
 }
@@ -97,6 +97,9 @@ export async function runStat(argv: string[], options: StatOptions): Promise<num
     session.close();
   }
   write(options.json ? `${JSON.stringify(reportToJson(report), null, 2)}\n` : statText(report));
+  // stdout on a pipe is written asynchronously, and the CLI exits as soon as
+  // we return: without this a large report (thousands of processes) was cut off.
+  await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
 
   return "argv" in spec && typeof end === "object" ? exitStatus(end) : 0;
 }

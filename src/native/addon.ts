@@ -59,7 +59,9 @@ export interface NativeBpfObject {
   queuePop(name: string): Buffer | null;
   mapUsedSlots(name: string, offset: number): Uint32Array;
   mapSnapshotSlots(name: string, slots: Uint32Array): Buffer;
+  /** onBatch gets an empty batch after each flushRing(): every record written before it has been delivered */
   pollRing(name: string, onBatch: (batch: ArrayBuffer) => void, onError: (message: string, errno: number) => void): void;
+  flushRing(): void;
   close(): void;
 }
 
