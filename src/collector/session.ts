@@ -110,6 +110,8 @@ export class TraceSession {
         if (!readProcStat(spec.pid)) this.endTarget({});
       } else {
         const gated = launchGated(spec.argv);
+        // For the test of a death at the gate (test/ebpf/kill-loop.test.ts): the command is spawned, not released.
+        if (process.env.MLTRACE_INJECT_FAULT === "die-at-gate") process.kill(process.pid, "SIGKILL");
         this.child = gated.child;
         this.target = { pid: gated.pid, comm: basename(spec.argv[0]!).slice(0, 15), command: spec.argv.join(" ") };
         const identity = this.probes.addTarget(gated.pid) ?? 0;
