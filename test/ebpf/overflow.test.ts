@@ -4,7 +4,7 @@
 // small for a fork storm, fewer thread slots than threads, a target map
 // smaller than the process tree. Every loss is counted and every task is
 // either reported or covered by the count; what was traced stays exact.
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -31,14 +31,15 @@ interface Row {
 }
 
 describeEbpf("overflow", () => {
-  it("a fork storm through a 4 KiB ring: every process is listed or costs a counted record, none invented", () => {
+  it("a fork storm through a 4 KiB ring: every process is listed or costs a counted record, none invented", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mltrace-storm-"));
     const pidsFile = join(dir, "pids");
     const N = 10_000;
     // 10,000 processes make a report of about 10 MB: to a file, not a pipe
     const out = join(dir, "report.json");
-    const run = mltraceSync(["stat", "--json", "-o", out, "--", forkstorm, String(N), "64", pidsFile], { MLTRACE_RING_BYTES: "4096" });
-    expect(run.status, run.stderr).toBe(0);
+    const run = mltrace(["stat", "--json", "-o", out, "--", forkstorm, String(N), "64", pidsFile], { MLTRACE_RING_BYTES: "4096" });
+    await stallDuringStorm(run.child.pid!);
+    expect(await run.exited, run.stderr()).toBe(0);
     const report = JSON.parse(readFileSync(out, "utf8"));
     const forked = readFileSync(pidsFile, "utf8").trim().split("\n").map(Number);
     expect(forked).toHaveLength(N);
@@ -78,8 +79,8 @@ describeEbpf("overflow", () => {
     // The main thread and 63 workers got the 64 slots; 37 did not.
     expect(report.threads).toHaveLength(SLOTS);
     expect(report.losses.threads_dropped).toBe(THREADS + 1 - SLOTS);
-    const text = mltraceSync(["stat", "--", taskfarm, "--threads", String(THREADS), "--spin-ms", "1"], { MLTRACE_MAX_THREADS: String(SLOTS) });
-    expect(text.stdout).toMatch(new RegExp(`Lost events: ${THREADS + 1 - SLOTS} \\(threads dropped ${THREADS + 1 - SLOTS}\\)`));
+    // named: the one non-zero cause in the report's losses
+    expect(nonZero(report.losses)).toEqual({ threads_dropped: THREADS + 1 - SLOTS });
     checkAgainstSchedstat(report.threads, results, "tid");
   }, 60_000);
 
@@ -94,12 +95,12 @@ describeEbpf("overflow", () => {
     // All alive together: the root and 15 children filled the map.
     expect(report.processes).toHaveLength(TARGETS);
     expect(report.losses.targets_dropped).toBe(PROCS + 1 - TARGETS);
-    expect(statText(report)).toBe(`targets dropped ${PROCS + 1 - TARGETS}`);
+    expect(nonZero(report.losses)).toEqual({ targets_dropped: PROCS + 1 - TARGETS });
     checkAgainstSchedstat(report.processes.filter((p: Row) => p.pid !== report.target.pid), results, "pid");
   }, 60_000);
 
   it("the loss shows within an interval in the feed and on the dashboard", async () => {
-    const run = mltrace(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN, "--interval", "0.5", "--", "sh", "-c", `${forkstorm} 3000 64 && exec sleep 30`], { MLTRACE_RING_BYTES: "4096" });
+    const run = mltrace(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN, "--interval", "0.5", "--", "sh", "-c", `sleep 0.5 && ${forkstorm} 3000 64 && exec sleep 30`], { MLTRACE_RING_BYTES: "4096" });
     const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
     try {
       let port = 0;
@@ -109,6 +110,7 @@ describeEbpf("overflow", () => {
       }, 20_000);
       const feed = reader(`127.0.0.1:${port}`, { token: TOKEN });
       await feed.opened;
+      await stallDuringStorm(run.child.pid!);
       const lostNow = () => {
         const last = feed.messages.findLast((m) => "snapshot" in m);
         return last && "snapshot" in last ? last.snapshot.lost_events : 0;
@@ -131,12 +133,32 @@ describeEbpf("overflow", () => {
   }, 90_000);
 });
 
-/** The text report's loss causes, from the JSON (the same function stat prints with). */
-function statText(report: { losses: Record<string, number> }): string {
-  return Object.entries(report.losses)
-    .filter(([, n]) => n > 0)
-    .map(([name, n]) => `${name.replace(/_/g, " ")} ${n}`)
-    .join(", ");
+/**
+ * The ring's reader held up for a moment mid-storm (mltrace stopped), so the
+ * ring does overflow however fast this machine drains it; whether it also
+ * overflows on its own depends on the machine (it did here, in every run).
+ */
+async function stallDuringStorm(mltracePid: number): Promise<void> {
+  await waitFor("the fork storm to begin", () => stormRunning(), 20_000);
+  process.kill(mltracePid, "SIGSTOP");
+  await new Promise((r) => setTimeout(r, 300));
+  process.kill(mltracePid, "SIGCONT");
+}
+
+function stormRunning(): boolean {
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/comm`, "utf8").trim() === "forkstorm") return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}
+
+function nonZero(losses: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(losses).filter(([, n]) => n > 0));
 }
 
 /**
