@@ -1,7 +1,8 @@
-// The signals that ask mltrace to stop, handled the same way by stat, serve
-// and top: while a handler is installed node's default (die at once, with
-// the terminal in raw mode and the report unwritten) is off for all three,
-// and every delivery reaches the handler, not only the first.
+// The signals that ask mltrace to stop (SIGINT, SIGTERM, SIGHUP), handled
+// through one place by stat, serve and top. While a handler is installed,
+// node's default (die at once: report unwritten, terminal left raw) is off.
+// stat and top keep theirs for the whole run (stat counts Ctrl-Cs, top
+// quits once and restores the terminal); serve takes the first signal only.
 
 export const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
@@ -18,10 +19,16 @@ export function onStopSignals(handler: (signal: StopSignal) => void): () => void
   };
 }
 
-/** The first stop signal; later ones are absorbed (so a second Ctrl-C does not cut the shutdown short) until `dispose`. */
-export function firstStopSignal(): { signal: Promise<StopSignal>; dispose: () => void } {
-  let resolve!: (signal: StopSignal) => void;
-  const signal = new Promise<StopSignal>((r) => (resolve = r));
-  const dispose = onStopSignals((s) => resolve(s));
-  return { signal, dispose };
+/**
+ * The next stop signal. Its handlers go with it, so a second signal during
+ * the shutdown that follows has node's default effect again: a way out of a
+ * shutdown that hangs (the kernel still takes the probes back).
+ */
+export function nextStopSignal(): Promise<StopSignal> {
+  return new Promise((resolve) => {
+    const dispose = onStopSignals((signal) => {
+      dispose();
+      resolve(signal);
+    });
+  });
 }
