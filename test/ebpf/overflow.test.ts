@@ -55,14 +55,21 @@ describeEbpf("overflow", () => {
     const forkedSet = new Set(forked);
     expect(children.filter((p) => !forkedSet.has(p.pid))).toEqual([]);
     expect(new Set(children.map((p) => p.pid)).size).toBe(children.length);
-    // Every process is listed: its threads' records are in the kernel's
-    // maps whatever the ring lost (no slot was short here).
-    expect(report.losses.threads_dropped).toBe(0);
-    expect(children).toHaveLength(N);
-    // Each lost record costs exactly what the README says: a lost fork the
-    // parent (ppid 0, so not a worker), a lost exit the exit status; every
-    // one of them is known to have exited.
-    expect(noParent + noStatus).toBe(lost);
+    // A process is listed from its threads' records whatever the ring lost;
+    // only one that lost its fork record and also found no free thread slot
+    // (the stall above can use all 8192 up on a fast machine) is missing.
+    const listedSet = new Set(children.map((p) => p.pid));
+    const missing = forked.filter((pid) => !listedSet.has(pid)).length;
+    console.log(`fork storm: ${missing} missing, ${report.losses.threads_dropped} threads without a slot`);
+    expect(missing).toBeLessThanOrEqual(report.losses.threads_dropped);
+    // Each lost record costs what the README says and no more: a lost fork
+    // the parent (ppid 0, so not a worker) or, with no slot either, the
+    // whole process; a lost exit the exit status.
+    expect(noParent + noStatus + missing).toBeLessThanOrEqual(lost);
+    if (report.losses.threads_dropped === 0) {
+      expect(missing).toBe(0);
+      expect(noParent + noStatus).toBe(lost);
+    }
     expect(children.filter((p) => !p.exited)).toEqual([]);
     expect(children.filter((p) => p.ppid === 0 && p.role === "dataloader")).toEqual([]);
     for (const p of children.filter((c) => c.exit_code != null)) expect(p.exit_code).toBe(0);
