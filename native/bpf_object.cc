@@ -40,6 +40,7 @@ Napi::Function BpfObject::Define(Napi::Env env) {
                          InstanceMethod("mapSnapshotSlots", &BpfObject::MapSnapshotSlots),
                          InstanceMethod("mapFetchAdd", &BpfObject::MapFetchAdd),
                          InstanceMethod("pollRing", &BpfObject::PollRing),
+                         InstanceMethod("flushRing", &BpfObject::FlushRing),
                          InstanceMethod("close", &BpfObject::Close),
                      });
 }
@@ -437,5 +438,12 @@ void BpfObject::PollRing(const Napi::CallbackInfo& info) {
 
 // close(): stops polling, detaches every link, frees programs and maps.
 void BpfObject::Close(const Napi::CallbackInfo& info) { Teardown(); }
+
+// flushRing(): the poll thread drains the ring and then delivers an empty
+// batch, so JS knows it has every record written before the call.
+void BpfObject::FlushRing(const Napi::CallbackInfo& info) {
+  if (!poller_) throw BpfError(info.Env(), "flush ring buffer (not polling)", EINVAL);
+  poller_->Flush();
+}
 
 }  // namespace mltrace

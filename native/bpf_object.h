@@ -46,6 +46,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   Napi::Value MapSnapshotSlots(const Napi::CallbackInfo& info);
   Napi::Value MapFetchAdd(const Napi::CallbackInfo& info);
   void PollRing(const Napi::CallbackInfo& info);
+  void FlushRing(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
 
   void Teardown();

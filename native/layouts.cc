@@ -36,6 +36,7 @@ static Napi::Object SchedThread(Napi::Env env) {
   FIELD(f, T, tgid);
   FIELD(f, T, comm);
   FIELD(f, T, start_ns);
+  FIELD(f, T, proc_start_ns);
   FIELD(f, T, oncpu_ns);
   FIELD(f, T, runq_wait_ns);
   FIELD(f, T, sleep_ns);
@@ -70,6 +71,7 @@ static Napi::Object ProcEvent(Napi::Env env) {
   FIELD(f, T, ppid);
   FIELD(f, T, exit_code);
   FIELD(f, T, ts_ns);
+  FIELD(f, T, proc_start_ns);
   FIELD(f, T, comm);
   return Described(env, sizeof(T), f);
 }
@@ -88,6 +90,9 @@ static Napi::Object SchedConstants(Napi::Env env) {
   c.Set("CTR_TARGETS_DROPPED", static_cast<uint32_t>(MLT_CTR_TARGETS_DROPPED));
   c.Set("CTR_NEIGHBOURS_DROPPED", static_cast<uint32_t>(MLT_CTR_NEIGHBOURS_DROPPED));
   c.Set("CTR_COUNT", static_cast<uint32_t>(MLT_CTR_COUNT));
+  c.Set("MAX_THREADS", MLT_MAX_THREADS);
+  c.Set("MAX_TARGETS", MLT_MAX_TARGETS);
+  c.Set("EVENTS_BYTES", MLT_EVENTS_BYTES);
   return c;
 }
 

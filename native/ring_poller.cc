@@ -67,17 +67,39 @@ void RingPoller::Run() {
       });
       break;
     }
-    if (batch_.empty()) continue;
-    auto* batch = new std::vector<uint8_t>(std::move(batch_));
-    batch_.clear();
-    napi_status status = batches_.NonBlockingCall(
-        batch, [](Napi::Env env, Napi::Function fn, std::vector<uint8_t>* b) {
-          auto buffer = Napi::ArrayBuffer::New(env, b->size());
-          std::memcpy(buffer.Data(), b->data(), b->size());
-          delete b;
-          fn.Call({buffer});
-        });
-    if (status != napi_ok) delete batch;  // JS is shutting down
+    // The doorbell is level-triggered: quiet it, or every poll returns at once.
+    uint64_t rings;
+    if (read(wake_fd_, &rings, sizeof(rings)) < 0) {
+      // EAGAIN: nobody rang
+    }
+    // A flush asked for after the drain above is served by one more drain
+    // here, in this thread (libbpf's ring consumer is not thread-safe).
+    bool flush = flush_pending_.exchange(false);
+    if (flush) ring_buffer__consume(ring_);
+    if (!batch_.empty()) {
+      Deliver(new std::vector<uint8_t>(std::move(batch_)));
+      batch_.clear();
+    }
+    if (flush) Deliver(new std::vector<uint8_t>());  // the marker: an empty batch
+  }
+}
+
+void RingPoller::Deliver(std::vector<uint8_t>* batch) {
+  napi_status status = batches_.NonBlockingCall(batch, [](Napi::Env env, Napi::Function fn, std::vector<uint8_t>* b) {
+    auto buffer = Napi::ArrayBuffer::New(env, b->size());
+    if (!b->empty()) std::memcpy(buffer.Data(), b->data(), b->size());
+    delete b;
+    fn.Call({buffer});
+  });
+  if (status != napi_ok) delete batch;  // JS is shutting down
+}
+
+void RingPoller::Flush() {
+  if (!ring_) return;
+  flush_pending_.store(true);
+  uint64_t ring = 1;
+  if (write(wake_fd_, &ring, sizeof(ring)) < 0) {
+    // as in Stop()
   }
 }
 

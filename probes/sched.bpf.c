@@ -29,13 +29,15 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TASK_UNINTERRUPTIBLE 0x0002
 #define TASK_DEAD 0x0080
 
-/* Target processes (tgid). Filled by user space at attach and by the fork
- * handler afterwards; the one map every family's filter reads. */
+/* Target processes: tgid -> the process's identity (sched.h, mlt_proc_event).
+ * Filled by user space at attach and by the fork handler afterwards; an
+ * entry leaves with the process's last thread, so a reused pid is not
+ * mistaken for a target. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MLT_MAX_TARGETS);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u64);
 } targets SEC(".maps");
 
 /* Per-thread counters, one slot per traced thread. mmap()ed by user space,
@@ -292,7 +294,7 @@ static __always_inline int on_switch(bool btf, bool preempt, struct task_struct 
 	return 0;
 }
 
-static __always_inline void emit(__u32 kind, __u32 pid, __u32 ppid, __s32 exit_code,
+static __always_inline void emit(__u32 kind, __u32 pid, __u32 ppid, __s32 exit_code, __u64 proc_start,
 				 struct task_struct *comm_of)
 {
 	struct mlt_proc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -306,6 +308,7 @@ static __always_inline void emit(__u32 kind, __u32 pid, __u32 ppid, __s32 exit_c
 	e->ppid = ppid;
 	e->exit_code = exit_code;
 	e->ts_ns = bpf_ktime_get_ns();
+	e->proc_start_ns = proc_start;
 	BPF_CORE_READ_STR_INTO(&e->comm, comm_of, comm);
 	bpf_ringbuf_submit(e, 0);
 }
@@ -315,19 +318,26 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
 	__u32 ptgid = CORE_FIELD(btf, parent, tgid);
 	__u32 tid = CORE_FIELD(btf, child, pid);
 	__u32 tgid = CORE_FIELD(btf, child, tgid);
-	__u32 zero = 0, one = 1, index, slot_plus_one;
+	__u32 zero = 0, index, slot_plus_one;
+	__u64 *parent_identity = bpf_map_lookup_elem(&targets, &ptgid);
+	__u64 identity;
 	struct mlt_sched_thread *blank, *t;
 	__s64 taken;
 
-	if (!bpf_map_lookup_elem(&targets, &ptgid))
+	if (!parent_identity)
 		return 0;
 	if (tid == tgid) {
-		/* A new process: from now on its threads are ours too. */
-		if (bpf_map_update_elem(&targets, &tgid, &one, BPF_ANY)) {
+		/* A new process: from now on its threads are ours too. Its
+		 * start time names it apart from any earlier user of its pid. */
+		identity = CORE_FIELD(btf, child, start_time);
+		if (bpf_map_update_elem(&targets, &tgid, &identity, BPF_ANY)) {
 			count_drop(MLT_CTR_TARGETS_DROPPED);
 			return 0;
 		}
-		emit(MLT_EV_FORK, tgid, ptgid, 0, child);
+		emit(MLT_EV_FORK, tgid, ptgid, 0, identity, child);
+	} else {
+		/* A thread: its process is the parent's (CLONE_THREAD). */
+		identity = *parent_identity;
 	}
 	taken = take_slot();
 	if (taken < 0) {
@@ -336,8 +346,11 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
 	}
 	index = taken;
 	blank = bpf_map_lookup_elem(&blank_thread, &zero);
-	if (!blank || bpf_map_update_elem(&records, &index, blank, BPF_ANY))
+	/* A fresh slot past a records map shrunk for a test (MLTRACE_MAX_THREADS) is no slot either. */
+	if (!blank || bpf_map_update_elem(&records, &index, blank, BPF_ANY)) {
+		count_drop(MLT_CTR_THREADS_DROPPED);
 		return 0;
+	}
 	t = bpf_map_lookup_elem(&records, &index);
 	if (!t)
 		return 0;
@@ -345,6 +358,7 @@ static __always_inline int on_fork(bool btf, struct task_struct *parent, struct 
 	t->tgid = tgid;
 	/* With tid, a unique name for the thread even if its tid is reused. */
 	t->start_ns = CORE_FIELD(btf, child, start_time);
+	t->proc_start_ns = identity;
 	/* The child has not run yet: its counters are all zero (sched_fork()
 	 * and copy_process() cleared them), an exact baseline. */
 	take_baseline(btf, t, child);
@@ -373,24 +387,30 @@ static __always_inline int on_rename(bool btf, struct task_struct *task, const c
 static __always_inline int on_exec(bool btf, struct task_struct *task)
 {
 	__u32 tgid = CORE_FIELD(btf, task, tgid);
+	__u64 *identity = bpf_map_lookup_elem(&targets, &tgid);
 
-	if (bpf_map_lookup_elem(&targets, &tgid))
-		emit(MLT_EV_EXEC, tgid, 0, 0, task);
+	if (identity)
+		emit(MLT_EV_EXEC, tgid, 0, 0, *identity, task);
 	return 0;
 }
 
 static __always_inline int on_exit(bool btf, struct task_struct *task)
 {
 	__u32 tgid = CORE_FIELD(btf, task, tgid);
+	__u64 *identity = bpf_map_lookup_elem(&targets, &tgid);
 	int live;
 
-	if (!bpf_map_lookup_elem(&targets, &tgid))
+	if (!identity)
 		return 0;
 	/* do_exit() decrements signal->live before this tracepoint: zero
 	 * means this is the process's last thread. */
 	live = BPF_CORE_READ(task, signal, live.counter);
-	if (live == 0)
-		emit(MLT_EV_EXIT, tgid, 0, CORE_FIELD(btf, task, exit_code), task);
+	if (live == 0) {
+		emit(MLT_EV_EXIT, tgid, 0, CORE_FIELD(btf, task, exit_code), *identity, task);
+		/* Its pid is free from now on: a process that gets it next is
+		 * not ours unless a target forks it. */
+		bpf_map_delete_elem(&targets, &tgid);
+	}
 	return 0;
 }
 

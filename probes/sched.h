@@ -14,7 +14,10 @@
 #define MLT_HIST_SLOTS 32
 
 /* Threads traced at once (slots in `records`); a dead thread's slot is
- * recycled once user space has read its final counters. */
+ * recycled once user space has read its final counters. These are the
+ * defaults; user space may size the maps down before load (tests of the
+ * overflow paths), never up past what the per-slot arrays of the other
+ * families hold. */
 #define MLT_MAX_THREADS 8192
 #define MLT_MAX_TARGETS 4096
 #define MLT_MAX_NEIGHBOURS 1024
@@ -77,7 +80,7 @@ struct mlt_sched_thread {
 	__u32 tgid;
 	char comm[MLT_COMM_LEN];
 	__u64 start_ns;             /* task start_time (CLOCK_MONOTONIC); 0 if seeded from /proc */
-	__u64 reserved;
+	__u64 proc_start_ns;        /* its process's identity: the `targets` value of tgid */
 	/* One line each per update. */
 	__u64 runq_hist[MLT_HIST_SLOTS];   /* each wait for a CPU */
 	__u64 offcpu_hist[MLT_HIST_SLOTS]; /* each sleep, woken to runnable */
@@ -98,12 +101,22 @@ enum mlt_event_kind {
 	MLT_EV_EXIT = 3, /* the last thread of a target process exited */
 };
 
+/*
+ * A process is named by (pid, proc_start_ns), not by pid alone: pids are
+ * reused, and within one session a reused pid is another process. The second
+ * half is the value of its `targets` entry: the task start_time of its first
+ * thread for a process the kernel saw forked, 0 for one user space added at
+ * attach (no two of those share a pid: they were alive together). Every
+ * thread record carries it too (proc_start_ns), so user space joins threads
+ * to the right process even when a record of the ring was lost.
+ */
 struct mlt_proc_event {
 	__u32 kind;
 	__u32 pid;
 	__u32 ppid;
 	__s32 exit_code; /* wait(2) status encoding; MLT_EV_EXIT only */
 	__u64 ts_ns;
+	__u64 proc_start_ns; /* the process's identity (see above) */
 	char comm[MLT_COMM_LEN];
 };
 

@@ -8,6 +8,34 @@ import type { FamilyRequest } from "./family-set.js";
 import { blankThread, type DropCounts, type NeighbourSample, type ThreadSample } from "../model/sample.js";
 
 const BPF_ANY = 0;
+const BPF_NOEXIST = 1;
+
+/**
+ * Map sizes below the defaults of probes/sched.h, from hidden environment
+ * variables read once before load: the tests of the overflow paths (a full
+ * ring, no free slot, a full target map) reach them with a few hundred tasks
+ * instead of tens of thousands. Never larger than the defaults: the other
+ * families' per-slot arrays are sized for MLT_MAX_THREADS.
+ */
+function shrunkMaps(defaults: { threads: number; targets: number; ringBytes: number }): { name: string; entries: number }[] {
+  const read = (variable: string, most: number, check: (n: number) => boolean, what: string) => {
+    const value = process.env[variable];
+    if (value === undefined || value === "") return undefined;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > most || !check(n)) throw new Error(`${variable} must be ${what} at most ${most}, not ${JSON.stringify(value)}`);
+    return n;
+  };
+  const page = 4096;
+  const threads = read("MLTRACE_MAX_THREADS", defaults.threads, () => true, "a whole number");
+  const targets = read("MLTRACE_MAX_TARGETS", defaults.targets, () => true, "a whole number");
+  // libbpf and the kernel want a ring of a power of two pages
+  const ring = read("MLTRACE_RING_BYTES", defaults.ringBytes, (n) => n >= page && (n & (n - 1)) === 0, "a power of two of at least 4096,");
+  return [
+    ...(threads ? [{ name: "records", entries: threads }, { name: "free_slots", entries: threads }] : []),
+    ...(targets ? [{ name: "targets", entries: targets }] : []),
+    ...(ring ? [{ name: "events", entries: ring }] : []),
+  ];
+}
 
 /** Highest tid + 1 the kernel hands out: the size of the tid-indexed filter. */
 function pidMax(): number {
@@ -23,6 +51,7 @@ const threadSpec = {
   tgid: "u32",
   comm: "str",
   start_ns: "u64",
+  proc_start_ns: "u64",
   oncpu_ns: "u64",
   runq_wait_ns: "u64",
   sleep_ns: "u64",
@@ -39,7 +68,7 @@ const threadSpec = {
 } as const;
 
 const neighbourSpec = { count: "u64", comm: "str" } as const;
-const eventSpec = { kind: "u32", pid: "u32", ppid: "u32", exit_code: "s32", ts_ns: "u64", comm: "str" } as const;
+const eventSpec = { kind: "u32", pid: "u32", ppid: "u32", exit_code: "s32", ts_ns: "u64", proc_start_ns: "u64", comm: "str" } as const;
 
 /** A thread as the collector reads it: the model's fields, plus the sched record's own. */
 export type CollectedThread = ThreadSample & { tgid: number; phase: number; slot: number };
@@ -63,6 +92,8 @@ export interface ProcEvent {
   ppid: number;
   /** wait(2) status, for "exit" */
   status: number;
+  /** with pid, names the process (probes/sched.h, mlt_proc_event) */
+  procStartNs: number;
   tsNs: number;
   comm: string;
 }
@@ -71,8 +102,18 @@ export interface ProcEvent {
 export const schedFamily: FamilyRequest = {
   name: "sched",
   optional: false,
-  beforeLoad: (object) => object.setMaxEntries("thread_slot", pidMax()),
+  beforeLoad: (object) => {
+    object.setMaxEntries("thread_slot", pidMax());
+    const c = native().layouts.sched.constants;
+    for (const { name, entries } of shrunkMaps({ threads: c.MAX_THREADS!, targets: c.MAX_TARGETS!, ringBytes: c.EVENTS_BYTES! })) {
+      object.setMaxEntries(name, entries);
+    }
+  },
 };
+
+function u64Of(buf: Buffer): number {
+  return Number(buf.readBigUInt64LE(0));
+}
 
 export class SchedProbes {
   readonly modes: Record<string, AttachMode>;
@@ -83,11 +124,14 @@ export class SchedProbes {
   private readonly neighbourDecoder = structDecoder("mlt_neighbour", this.layouts.neighbour, neighbourSpec);
   private readonly eventDecoder = structDecoder("mlt_proc_event", this.layouts.procEvent, eventSpec);
   private closed = false;
+  private readonly flushes: (() => void)[] = [];
 
   private readonly recordStride: number;
   private readonly slotCount: number;
   /** threads found at attach that got no slot */
   private seedDrops = 0;
+  /** processes found at attach that found the target map full */
+  private seedTargetDrops = 0;
 
   /** `family`: loaded from `schedFamily`. */
   constructor(private readonly family: LoadedFamily) {
@@ -103,8 +147,33 @@ export class SchedProbes {
     return this.object;
   }
 
-  addTarget(tgid: number): void {
-    this.object.mapUpdate("targets", u32Key(tgid), u32Key(1), BPF_ANY);
+  /**
+   * Puts a process found in /proc into the filter and returns its identity
+   * (probes/sched.h): 0, or the kernel's own if the fork handler added it
+   * first (it was forked after its parent was in the filter). Undefined when
+   * the target map is full: a loss, counted.
+   */
+  addTarget(tgid: number): number | undefined {
+    const key = u32Key(tgid);
+    const existing = this.object.mapLookup("targets", key);
+    if (existing) return u64Of(existing);
+    try {
+      this.object.mapUpdate("targets", key, Buffer.alloc(8), BPF_NOEXIST);
+    } catch (err) {
+      // EEXIST: the kernel added it since the lookup (its value wins below)
+      if ((err as { code?: string }).code !== "EEXIST") {
+        this.seedTargetDrops++;
+        return undefined;
+      }
+    }
+    const value = this.object.mapLookup("targets", key);
+    return value ? u64Of(value) : undefined;
+  }
+
+  /** The identity the kernel's filter holds for a pid, undefined if the pid is not a target (any more). */
+  targetIdentity(tgid: number): number | undefined {
+    const value = this.object.mapLookup("targets", u32Key(tgid));
+    return value ? u64Of(value) : undefined;
   }
 
   /**
@@ -115,7 +184,7 @@ export class SchedProbes {
    * `fromBirth`: count everything the thread did since it was created (a
    * command we launched, held before exec), not just what follows attach.
    */
-  addThread(tid: number, tgid: number, comm: string, fromBirth = false): void {
+  addThread(tid: number, tgid: number, procStartNs: number, comm: string, fromBirth = false): void {
     if ((this.object.mapLookup("thread_slot", u32Key(tid))?.readUInt32LE(0) ?? 0) !== 0) return;
     const slot = this.takeSlot();
     if (!slot) {
@@ -126,6 +195,7 @@ export class SchedProbes {
     const fields = this.layouts.thread.fields;
     value.writeUInt32LE(tid, fields.tid![0]);
     value.writeUInt32LE(tgid, fields.tgid![0]);
+    value.writeBigUInt64LE(BigInt(procStartNs), fields.proc_start_ns![0]);
     value.write(comm.slice(0, this.constants.COMM_LEN! - 1), fields.comm![0], "utf8");
     // A zero baseline is the thread's own counters at creation.
     if (fromBirth) value.writeUInt32LE(this.constants.THREAD_BASELINE!, fields.flags![0]);
@@ -190,7 +260,7 @@ export class SchedProbes {
     return {
       events_dropped: read(this.constants.CTR_EVENTS_DROPPED!),
       threads_dropped: read(this.constants.CTR_THREADS_DROPPED!) + this.seedDrops,
-      targets_dropped: read(this.constants.CTR_TARGETS_DROPPED!),
+      targets_dropped: read(this.constants.CTR_TARGETS_DROPPED!) + this.seedTargetDrops,
       neighbours_dropped: read(this.constants.CTR_NEIGHBOURS_DROPPED!),
     };
   }
@@ -206,12 +276,17 @@ export class SchedProbes {
     this.object.pollRing(
       "events",
       (batch) => {
+        if (batch.byteLength === 0) {
+          // a flush's marker: every record before it has been delivered
+          for (const done of this.flushes.splice(0)) done();
+          return;
+        }
         const buf = Buffer.from(batch);
         for (let at = 0; at + 8 <= buf.length; ) {
           const size = buf.readUInt32LE(at);
           const e = this.eventDecoder.decode(buf, at + 8);
           const kind = kinds.get(e.kind);
-          if (kind) onEvent({ kind, pid: e.pid, ppid: e.ppid, status: e.exit_code, tsNs: e.ts_ns, comm: e.comm });
+          if (kind) onEvent({ kind, pid: e.pid, ppid: e.ppid, status: e.exit_code, tsNs: e.ts_ns, procStartNs: e.proc_start_ns, comm: e.comm });
           at += 8 + Math.ceil(size / 8) * 8;
         }
       },
@@ -219,8 +294,17 @@ export class SchedProbes {
     );
   }
 
+  /** Resolves once every ring record written before the call has been handed to onProcessEvents' callback. */
+  flushEvents(): Promise<void> {
+    return new Promise((resolve) => {
+      this.flushes.push(resolve);
+      this.object.flushRing();
+    });
+  }
+
   close(): void {
     if (this.closed) return;
+    for (const done of this.flushes.splice(0)) done();
     this.closed = true;
     this.family.close();
   }

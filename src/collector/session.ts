@@ -4,7 +4,8 @@ import type { ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import { basename } from "node:path";
 import { UserError } from "../errors.js";
-import { threadKey, type CpuLimits, type MemoryLimitSample, type RootProcessSample, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
+import { processKey, threadKey, threadProcessKey, type CpuLimits, type FaultFilesSample, type MemoryLimitSample, type RootProcessSample, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
+import { decodeWaitStatus, encodeWaitStatus } from "../model/wait-status.js";
 import type { TargetInfo } from "../model/report.js";
 import { launchGated, resolveCommand, type GatedChild } from "./launch.js";
 import { CpuLimitsReader } from "./limits.js";
@@ -14,7 +15,7 @@ import { checkPrivileges } from "./privileges.js";
 import { listThreads, processTree, readCmdline, readProcStat } from "./proc.js";
 import type { LoadedFamily } from "./family.js";
 import { startFamilies, type FamilyRequest } from "./family-set.js";
-import { SchedProbes, schedFamily } from "./sched-probes.js";
+import { SchedProbes, schedFamily, type ProcEvent } from "./sched-probes.js";
 import { FaultProbes, faultsFamily } from "./faults-probes.js";
 import { IoProbes, ioFamily } from "./io-probes.js";
 import { NumaProbes, numaFamily } from "./numa-probes.js";
@@ -40,6 +41,8 @@ const monotonicNs = () => Number(process.hrtime.bigint());
 // way (exit_notify() wakes the parent before do_task_dead()).
 const SETTLE_POLL_MS = 10;
 const SETTLE_LIMIT_MS = 500;
+// Exits whose process is unknown wait for its threads' records at most this many at once (a bound, not a limit ever met: each is matched at the next sample).
+const MAX_UNMATCHED_EXITS = 65536;
 
 /** What the user is told when an optional family is not there. */
 const UNAVAILABLE: Record<string, (reason: string) => string> = {
@@ -58,8 +61,15 @@ export class TraceSession {
   private readonly faults?: FaultProbes;
   private readonly io?: IoProbes;
   private readonly numa?: NumaProbes;
-  private readonly processes = new Map<number, ProcessSample>();
+  /** by processKey: a reused pid is another entry */
+  private readonly processes = new Map<string, ProcessSample>();
+  /** the root's key (it predates the session or was launched by us: start 0) */
+  private rootKey = "";
   private readonly finished = new Map<string, ThreadSample>();
+  /** exit statuses of processes not yet listed (their fork record was lost), by processKey */
+  private readonly unmatchedExits = new Map<string, number>();
+  /** pids adoptTree has put in the filter (or tried to) */
+  private readonly adopted = new Set<number>();
   private readonly child?: ChildProcess;
   private endTarget!: (end: TargetEnd) => void;
   private failTarget!: (err: Error) => void;
@@ -103,6 +113,8 @@ export class TraceSession {
     try {
       if ("argv" in spec) {
         gated = launchGated(spec.argv);
+        // For the test of a death at the gate (test/ebpf/kill-loop.test.ts): the command is spawned, not released.
+        if (process.env.MLTRACE_INJECT_FAULT === "die-at-gate") process.kill(process.pid, "SIGKILL");
         startup.lap("launch");
       }
     } finally {
@@ -145,6 +157,7 @@ export class TraceSession {
       this.startedNs = monotonicNs();
       if ("pid" in spec) {
         this.target = { pid: spec.pid, comm: root!.comm, command: readCmdline(spec.pid) ?? root!.comm };
+        this.rootKey = processKey(spec.pid, 0);
         this.takeZeros(spec.pid);
         this.adoptTree(spec.pid);
         if (!readProcStat(spec.pid)) this.endTarget({});
@@ -153,16 +166,17 @@ export class TraceSession {
         const gated_ = gated!;
         this.child = gated_.child;
         this.target = { pid: gated_.pid, comm: basename(spec.argv[0]!).slice(0, 15), command: spec.argv.join(" ") };
-        this.probes.addTarget(gated_.pid);
+        const identity = this.probes.addTarget(gated_.pid) ?? 0;
+        this.rootKey = processKey(gated_.pid, identity);
         // Held at the gate, it has only run the shell that waits there:
         // count from its birth, as time(1) and getrusage do.
-        this.probes.addThread(gated_.pid, gated_.pid, this.target.comm, true);
-        this.processes.set(gated_.pid, { pid: gated_.pid, ppid: process.pid, comm: this.target.comm, exited: false });
+        this.probes.addThread(gated_.pid, gated_.pid, identity, this.target.comm, true);
+        this.processes.set(this.rootKey, { pid: gated_.pid, start_ns: identity, ppid: process.pid, comm: this.target.comm, exited: false });
         gated_.child.once("error", (err) => this.failTarget(err));
         gated_.child.once("exit", (code, signal) => {
-          const status = code !== null ? (code & 0xff) << 8 : signalNumber(signal);
-          this.markExited(gated_.pid, status);
-          this.endTarget(code !== null ? { exit_code: code } : { exit_signal: signalNumber(signal) });
+          const end = code !== null ? { exit_code: code } : { exit_signal: signalNumber(signal) };
+          this.markExited(this.rootKey, encodeWaitStatus(end));
+          this.endTarget(end);
         });
         this.takeZeros(gated_.pid);
         gated_.release();
@@ -198,38 +212,83 @@ export class TraceSession {
    */
   private adoptTree(root: number): void {
     for (let pass = 0; pass < 5; pass++) {
-      const fresh = processTree(root).filter((p) => !this.processes.has(p.pid));
+      const fresh = processTree(root).filter((p) => !this.adopted.has(p.pid));
       if (fresh.length === 0) break;
+      const identities = new Map<number, number>();
       for (const p of fresh) {
-        this.probes.addTarget(p.pid);
-        this.processes.set(p.pid, { pid: p.pid, ppid: p.ppid, comm: p.comm, exited: false });
+        this.adopted.add(p.pid);
+        const identity = this.probes.addTarget(p.pid);
+        if (identity === undefined) continue; // the target map is full: counted as a loss
+        identities.set(p.pid, identity);
+        this.processes.set(processKey(p.pid, identity), { pid: p.pid, start_ns: identity, ppid: p.ppid, comm: p.comm, exited: false });
       }
-      for (const p of fresh) {
-        for (const tid of listThreads(p.pid)) {
-          const stat = readProcStat(p.pid, tid);
-          if (stat) this.probes.addThread(tid, p.pid, stat.comm);
+      for (const [pid, identity] of identities) {
+        for (const tid of listThreads(pid)) {
+          const stat = readProcStat(pid, tid);
+          if (stat) this.probes.addThread(tid, pid, identity, stat.comm);
         }
       }
     }
   }
 
-  private onProcessEvent(event: { kind: string; pid: number; ppid: number; status: number; comm: string }): void {
-    const known = this.processes.get(event.pid);
+  private onProcessEvent(event: ProcEvent): void {
+    const key = processKey(event.pid, event.procStartNs);
+    const known = this.processes.get(key);
     if (event.kind === "fork") {
-      this.processes.set(event.pid, { pid: event.pid, ppid: event.ppid, comm: event.comm, exited: false });
+      if (known) {
+        // a sample met its threads before this record came: it knows better
+        known.ppid = event.ppid;
+        if (!known.exited) known.comm = event.comm;
+      } else {
+        this.processes.set(key, { pid: event.pid, start_ns: event.procStartNs, ppid: event.ppid, comm: event.comm, exited: false });
+      }
     } else if (event.kind === "exec" && known) {
       known.comm = event.comm;
     } else if (event.kind === "exit") {
-      this.markExited(event.pid, event.status);
-      if (event.pid === this.target.pid && !this.child) this.endTarget(decodeStatus(event.status));
+      this.markExited(key, event.status);
+      if (key === this.rootKey && !this.child) this.endTarget(decodeWaitStatus(event.status));
     }
   }
 
-  private markExited(pid: number, status: number): void {
-    const p = this.processes.get(pid);
-    if (!p) return;
+  private markExited(key: string, status: number | undefined): void {
+    const p = this.processes.get(key);
+    if (!p) {
+      // its fork record was lost: the process is listed from its threads at the next sample
+      if (status !== undefined && this.unmatchedExits.size < MAX_UNMATCHED_EXITS) this.unmatchedExits.set(key, status);
+      return;
+    }
     p.exited = true;
-    p.exit_status ??= status;
+    if (status !== undefined) p.exit_status ??= status;
+  }
+
+  /**
+   * What the ring could not say, from the kernel's maps. A thread whose
+   * process has no entry: the fork record is late (it is on its way) or was
+   * lost; the process is listed from its threads, its parent unknown (0)
+   * until a fork record says otherwise. Once records were lost, a process
+   * with no live thread whose pid left the kernel's filter (or is there
+   * under another identity) has exited, its status unknown.
+   */
+  private reconcile(read: readonly ThreadSample[], live: readonly ThreadSample[], eventsLost: number): void {
+    for (const t of read) {
+      const key = threadProcessKey(t);
+      if (this.processes.has(key)) continue;
+      const leader = read.find((u) => u.tid === t.pid && u.proc_start_ns === t.proc_start_ns);
+      this.processes.set(key, { pid: t.pid, start_ns: t.proc_start_ns, ppid: 0, comm: (leader ?? t).comm, exited: false });
+      const status = this.unmatchedExits.get(key);
+      if (status !== undefined) {
+        this.unmatchedExits.delete(key);
+        this.markExited(key, status);
+      }
+    }
+    if (eventsLost === 0) return;
+    const running = new Set<string>();
+    for (const t of live) running.add(threadProcessKey(t));
+    for (const [key, p] of this.processes) {
+      if (p.exited || running.has(key) || this.probes.targetIdentity(p.pid) === p.start_ns) continue;
+      this.markExited(key, undefined);
+      if (key === this.rootKey && !this.child) this.endTarget({});
+    }
   }
 
   /** Reads every map once; dead threads move from the kernel to here. */
@@ -260,6 +319,8 @@ export class TraceSession {
         live.push(thread);
       }
     }
+    const drops = this.probes.readDrops();
+    this.reconcile(threads, live, drops.events_dropped);
     this.cpuLimits = this.limitsReader.read(this.target.pid) ?? this.cpuLimits;
     this.rootProcess = this.rootReader.read(this.target.pid) ?? this.rootProcess;
     this.memoryLimit = readMemoryLimit(this.target.pid) ?? this.memoryLimit;
@@ -274,16 +335,20 @@ export class TraceSession {
       exited_prefix: this.finished.size,
       processes: [...this.processes.values()].map((p) => ({ ...p })),
       neighbours: this.probes.readNeighbours(),
-      drops: this.probes.readDrops(),
+      drops,
       devices: this.io?.readDevices() ?? [],
-      ...(this.faults ? { fault_files: this.faults.readFiles(
-              (pid) => this.processes.get(pid)?.exited ?? false,
-              () => [...this.processes.values()].filter((p) => !p.exited).map((p) => p.pid),
-            ) } : {}),
+      ...(this.faults ? { fault_files: this.faultFiles() } : {}),
       numa_nodes: numaNodes(),
       ...(this.numa ? { numa: this.numaSample() } : {}),
       families: ["sched", ...(this.faults ? ["faults"] : []), ...(this.io ? ["io"] : []), ...(this.numa ? ["numa"] : [])],
     };
+  }
+
+  /** Per-file major faults; a pid no live process holds has exited (its entries leave the kernel's table). */
+  private faultFiles(): FaultFilesSample {
+    const live = new Set<number>();
+    for (const p of this.processes.values()) if (!p.exited) live.add(p.pid);
+    return this.faults!.readFiles((pid) => !live.has(pid), () => [...live]);
   }
 
   private numaSample(): NumaSample {
@@ -301,10 +366,14 @@ export class TraceSession {
   /** The last sample, once threads of exited processes have switched out for good. */
   async finalSample(): Promise<Sample> {
     const deadline = Date.now() + SETTLE_LIMIT_MS;
+    // The ring's last records (forks and exits of the final moments) may
+    // still be on their way: take them in before the last read. Bounded, in
+    // case the poll thread has failed (its error was reported).
+    await Promise.race([this.probes.flushEvents(), new Promise((r) => setTimeout(r, SETTLE_LIMIT_MS))]);
     for (;;) {
       const sample = this.sample();
-      const exited = new Set(sample.processes.filter((p) => p.exited).map((p) => p.pid));
-      const settling = sample.threads.some((t) => !t.exited && exited.has(t.pid));
+      const exited = new Set(sample.processes.filter((p) => p.exited).map((p) => processKey(p.pid, p.start_ns)));
+      const settling = sample.threads.some((t) => !t.exited && exited.has(threadProcessKey(t)));
       if (!settling || Date.now() >= deadline) return sample;
       await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
     }
@@ -318,11 +387,6 @@ export class TraceSession {
     this.numa?.close();
     this.probes?.close();
   }
-}
-
-function decodeStatus(status: number): TargetEnd {
-  const signal = status & 0x7f;
-  return signal === 0 ? { exit_code: (status >> 8) & 0xff } : { exit_signal: signal };
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {

@@ -10,6 +10,7 @@ import type { TargetSpec } from "../collector/session.js";
 import { startFeedServer, type FeedServer, type ServerConfig } from "../serve/server.js";
 import { startEngine, type Engine } from "./engine.js";
 import { exitStatus, targetSpec } from "./stat.js";
+import { nextStopSignal } from "./signals.js";
 
 export interface ServeFlags {
   listen?: string;
@@ -114,10 +115,7 @@ export async function runServe(argv: string[], options: ServeOptions): Promise<n
   const { engine, server } = await startServedEngine(spec, options.interval ?? 1, serveConfig(options), (m) => process.stderr.write(`mltrace: ${m}\n`));
   if ("pid" in spec) process.stderr.write(`mltrace: tracing PID ${spec.pid} (${engine.session.target.comm}) and its descendants; Ctrl-C to stop\n`);
 
-  const stopped = new Promise<"signal">((resolve) => {
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => resolve("signal"));
-  });
-  const end = await Promise.race([engine.finished, stopped]);
+  const end = await Promise.race([engine.finished, nextStopSignal().then(() => "signal" as const)]);
   if (end === "signal") engine.stop();
   else await server.finish(FINISH_MS);
   await server.close();

@@ -7,6 +7,7 @@ import { TraceSession, type TargetEnd, type TargetSpec } from "../collector/sess
 import type { Report, ReportContext } from "../model/report.js";
 import type { Sample } from "../model/sample.js";
 import { Phases, phaseLines, startup } from "../phases.js";
+import { onStopSignals, type StopSignal } from "./signals.js";
 
 export interface StatOptions {
   pid?: number;
@@ -29,7 +30,7 @@ export function targetSpec(pid: number | undefined, argv: string[]): TargetSpec 
 
 /** Where reports go: a file (so a traced command keeps stdout) or stdout. */
 function reportWriter(output?: string): (text: string) => void {
-  if (!output) return (text) => process.stdout.write(text);
+  if (!output) return (text) => void process.stdout.write(text);
   writeFileSync(output, "");
   return (text) => appendFileSync(output, text);
 }
@@ -54,7 +55,7 @@ export async function runStat(argv: string[], options: StatOptions): Promise<num
   const stopped = new Promise<"signal" | "duration">((resolve) => {
     if (options.duration) timers.push(setTimeout(() => resolve("duration"), options.duration * 1000));
     let interrupts = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
+    const onSignal = (signal: StopSignal) => {
       const child = session.launched;
       if (child && child.exitCode === null && child.signalCode === null) {
         // Like `time` and `perf stat`: the command owns the terminal's Ctrl-C
@@ -67,7 +68,7 @@ export async function runStat(argv: string[], options: StatOptions): Promise<num
       }
       resolve("signal");
     };
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
+    onStopSignals(onSignal);
   });
 
   // What turns samples into reports loads now, while the target runs: the
@@ -112,6 +113,9 @@ export async function runStat(argv: string[], options: StatOptions): Promise<num
     ending.lap("detach");
   }
   if (phaseLines.enabled) process.stderr.write(`mltrace: ${ending.line()}\n`);
+  // stdout on a pipe is written asynchronously, and the CLI exits as soon as
+  // we return: without this a large report (thousands of processes) was cut off.
+  await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
 
   return "argv" in spec && typeof end === "object" ? exitStatus(end) : 0;
 }

@@ -10,6 +10,7 @@ import type { SnapshotSource } from "../model/channel.js";
 import { Root } from "../views/tui/root.js";
 import { givenToken, serveConfig, startServedEngine, type ServeFlags } from "./serve.js";
 import { targetSpec } from "./stat.js";
+import { onStopSignals } from "./signals.js";
 
 export interface TopOptions extends ServeFlags {
   pid?: number;
@@ -28,6 +29,7 @@ const MAX_FPS = 4;
 // frame would scroll: flicker).
 const ALT_SCREEN_ON = "\x1b[?1049h\x1b[H";
 const ALT_SCREEN_OFF = "\x1b[?1049l";
+const SHOW_CURSOR = "\x1b[?25h";
 
 /** Where the snapshots come from, and how to let go of it when the user quits. */
 interface Feed {
@@ -63,13 +65,40 @@ async function localFeed(options: TopOptions, argv: string[]): Promise<Feed> {
   };
 }
 
+/**
+ * The terminal as top found it, given back on every way out that runs
+ * JavaScript: q, a stop signal, an uncaught error, process.exit. (SIGKILL
+ * runs nothing: then the shell or `reset` has to do it.) Idempotent.
+ */
+function holdTerminal(): { restore: () => void } {
+  let held = true;
+  const restore = () => {
+    if (!held) return;
+    held = false;
+    try {
+      if (process.stdin.isTTY && process.stdin.isRaw) process.stdin.setRawMode(false);
+    } catch {
+      // the terminal is gone (SIGHUP after a hang-up): nothing to restore
+    }
+    try {
+      // writes to a terminal are synchronous, so this lands even in an exit handler
+      process.stdout.write(SHOW_CURSOR + ALT_SCREEN_OFF);
+    } catch {
+      // as above
+    }
+  };
+  process.stdout.write(ALT_SCREEN_ON);
+  process.once("exit", restore);
+  return { restore };
+}
+
 export async function runTop(argv: string[], options: TopOptions): Promise<number> {
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
     throw new UserError("mltrace top needs a terminal; for a report on a pipe or file use `mltrace stat` (e.g. mltrace stat --interval 1)", 1);
   }
   const feed = options.connect !== undefined ? await remoteFeed(options, argv) : await localFeed(options, argv);
 
-  process.stdout.write(ALT_SCREEN_ON);
+  const terminal = holdTerminal();
   let quit!: () => void;
   const quitRequested = new Promise<void>((resolve) => (quit = resolve));
   // A terminal for sure (checked above); NO_COLOR (no-color.org) still wins.
@@ -80,11 +109,30 @@ export async function runTop(argv: string[], options: TopOptions): Promise<numbe
     patchConsole: false,
   });
   // Signals end us as q does (raw mode turns the terminal's Ctrl-C into a key).
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => quit());
+  onStopSignals(() => quit());
+  // A bug must not leave the user's terminal raw and on the alternate screen,
+  // nor a launched command running untraced behind a dead view: the screen
+  // back first, then the error where the user can read it.
+  process.once("uncaughtException", (err) => {
+    try {
+      ink.unmount();
+    } catch {
+      // Ink itself may be what failed
+    }
+    terminal.restore();
+    process.stderr.write(`mltrace: internal error: ${err.stack ?? err.message}\n`);
+    void Promise.resolve(feed.stop()).finally(() => process.exit(1));
+  });
+  if (process.env.MLTRACE_INJECT_FAULT === "top-uncaught") {
+    // For the test of the path above (test/ebpf/top-exits.test.ts): an error nothing catches.
+    setTimeout(() => {
+      throw new Error("injected fault (MLTRACE_INJECT_FAULT=top-uncaught)");
+    }, 1000);
+  }
 
   await quitRequested;
   ink.unmount();
-  process.stdout.write(ALT_SCREEN_OFF);
+  terminal.restore();
   await feed.stop();
   for (const w of feed.warnings) process.stderr.write(`mltrace: ${w}\n`);
   return 0;

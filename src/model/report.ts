@@ -6,9 +6,11 @@ import { nodeMemory, splitAllocations, type NodeMemory } from "./numa.js";
 import {
   arrayNames,
   blankThread,
+  processKey,
   schedCounterNames,
   threadCounterNames,
   threadKey,
+  threadProcessKey,
   zeroCounters,
   type CpuLimits,
   type DropCounts,
@@ -21,6 +23,7 @@ import {
   type ThreadSample,
 } from "./sample.js";
 import { diagnose, type Diagnosis, type DiagnosisInput } from "./diagnoses.js";
+import { decodeWaitStatus } from "./wait-status.js";
 import { assignRoles, OTHER, roleNames, type ProcessRole, type Role, type Roles } from "./roles.js";
 
 export interface HostInfo {
@@ -258,6 +261,7 @@ function threadDelta(t: ThreadSample, before: ThreadSample | undefined): ThreadS
   d.pid = t.pid;
   d.comm = t.comm;
   d.start_ns = t.start_ns;
+  d.proc_start_ns = t.proc_start_ns;
   d.exited = t.exited;
   for (const name of threadCounterNames) d[name] = before === undefined ? t[name] : t[name] - before[name];
   for (const h of arrayNames) d[h] = subtractSlots(t[h], before?.[h]);
@@ -279,12 +283,6 @@ function numaSection(cur: Sample, totals: Counters, placed: number[], wanted: nu
     page_migrations: totals.page_migrations,
     memory_per_node: nodeMemory(cur.numa),
   };
-}
-
-/** wait(2) status → shell-style code or signal. */
-export function decodeWaitStatus(status: number): { exit_code?: number; exit_signal?: number } {
-  const signal = status & 0x7f;
-  return signal === 0 ? { exit_code: (status >> 8) & 0xff } : { exit_signal: signal };
 }
 
 const TOP_NEIGHBOURS = 10;
@@ -330,18 +328,21 @@ function intervalThreads(prev: Sample | null, cur: Sample): { live: ThreadSample
 
 type Slots = Record<(typeof arrayNames)[number], number[]>;
 
-/** The interval's totals, summed histograms and matrices, and sums per process. */
-function sumThreads(deltas: readonly ThreadSample[]): { totals: Counters; slots: Slots; perProcess: Map<number, { counters: Counters; threads: number }> } {
+type PerProcess = Map<string, { counters: Counters; threads: number }>;
+
+/** The interval's totals, summed histograms and matrices, and sums per process (by processKey). */
+function sumThreads(deltas: readonly ThreadSample[]): { totals: Counters; slots: Slots; perProcess: PerProcess } {
   const totals = zeroCounters();
   const slots: Slots = { runq_hist: [], offcpu_hist: [], major_latency_hist: [], queue_hist: [], device_hist: [], numa_placed: [], numa_wanted: [] };
-  const perProcess = new Map<number, { counters: Counters; threads: number }>();
+  const perProcess: PerProcess = new Map();
   for (const t of deltas) {
     addCounters(totals, t);
     for (const h of arrayNames) addSlots(slots[h], t[h]);
-    let entry = perProcess.get(t.pid);
+    const key = threadProcessKey(t);
+    let entry = perProcess.get(key);
     if (entry === undefined) {
       entry = { counters: zeroCounters(), threads: 0 };
-      perProcess.set(t.pid, entry);
+      perProcess.set(key, entry);
     }
     addCounters(entry.counters, t);
     entry.threads++;
@@ -350,16 +351,17 @@ function sumThreads(deltas: readonly ThreadSample[]): { totals: Counters; slots:
 }
 
 /** Every process but those that had exited before `prev`, in the sample's order. */
-function processRows(prev: Sample | null, cur: Sample, perProcess: Map<number, { counters: Counters; threads: number }>, roles: Roles): ProcessStats[] {
-  const prevExited = new Set<number>();
-  for (const p of prev?.processes ?? []) if (p.exited) prevExited.add(p.pid);
+function processRows(prev: Sample | null, cur: Sample, perProcess: PerProcess, roles: Roles): ProcessStats[] {
+  const prevExited = new Set<string>();
+  for (const p of prev?.processes ?? []) if (p.exited) prevExited.add(processKey(p.pid, p.start_ns ?? 0));
   const memory = new Map<number, number[]>();
   for (const m of cur.numa?.process_memory ?? []) memory.set(m.pid, m.bytes);
   const rows: ProcessStats[] = [];
   for (const p of cur.processes) {
-    if (prevExited.has(p.pid)) continue;
-    const entry = perProcess.get(p.pid);
-    rows.push(processRow(p, entry?.counters ?? zeroCounters(), entry?.threads ?? 0, roles.processes.get(p.pid) ?? OTHER, memory.get(p.pid)));
+    const key = processKey(p.pid, p.start_ns ?? 0);
+    if (prevExited.has(key)) continue;
+    const entry = perProcess.get(key);
+    rows.push(processRow(p, entry?.counters ?? zeroCounters(), entry?.threads ?? 0, roles.processes.get(key) ?? OTHER, p.exited ? undefined : memory.get(p.pid)));
   }
   return rows;
 }
@@ -424,7 +426,7 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
   const losses = dropDeltas(prev, cur);
   const devices = deviceDeltas(prev, cur);
 
-  const root = cur.processes.find((p) => p.pid === ctx.target.pid);
+  const root = rootProcess(cur, ctx.target.pid);
   const duration_s = (cur.time_ns - (prev?.time_ns ?? ctx.started_ns)) / 1e9;
   const cpu_limits = reportCpuLimits(prev?.cpu_limits, cur.cpu_limits, ctx.host.cpus);
   const faultFiles = faultFileDeltas(prev, cur);
@@ -591,4 +593,9 @@ function roleStats(threads: ThreadStats[]): RoleStats[] {
     const { pids, ...rest } = e;
     return [{ ...rest, processes: pids.size }];
   });
+}
+
+/** The target's root: the first process listed with its pid (the collector lists it first; a later one is a reuse of the pid). */
+export function rootProcess(sample: Sample, pid: number): ProcessSample | undefined {
+  return sample.processes.find((p) => p.pid === pid);
 }

@@ -1,7 +1,7 @@
 // Who is who in a training job: every process and thread of the target gets
 // a role. Decided from the cumulative sample (not one interval), so a pool
 // thread that idled for a second keeps its role.
-import { threadKey, type ProcessSample, type Sample, type ThreadSample } from "./sample.js";
+import { processKey, threadKey, threadProcessKey, type ProcessSample, type Sample, type ThreadSample } from "./sample.js";
 
 export type Role = "trainer" | "dataloader" | "pin-memory" | "intra-op" | "other";
 export const roleNames: readonly Role[] = ["trainer", "dataloader", "pin-memory", "intra-op", "other"];
@@ -13,7 +13,8 @@ export interface ProcessRole {
 }
 
 export interface Roles {
-  processes: Map<number, ProcessRole>;
+  /** by processKey(): a reused pid is another process, with a role of its own */
+  processes: Map<string, ProcessRole>;
   /** by threadKey() */
   threads: Map<string, Role>;
 }
@@ -42,14 +43,17 @@ const BUSY_SHARE = 0.05;
  * (ran on a CPU). A child that exec'd another program (a shell, nvidia-smi,
  * a compiler) is "other".
  */
-function isWorker(p: ProcessSample, trainer: ProcessSample | undefined, ran: (pid: number) => boolean): boolean {
-  if (!trainer || p.ppid !== trainer.pid) return false;
+function isWorker(p: ProcessSample, trainer: ProcessSample | undefined, ran: (key: string) => boolean): boolean {
+  // The parent was alive when it forked p, so no other process had its pid then.
+  if (!trainer || p === trainer || p.ppid !== trainer.pid) return false;
   const runsTrainerCode = p.comm === trainer.comm || WORKER_NAME.test(p.comm);
-  return runsTrainerCode && ran(p.pid);
+  return runsTrainerCode && ran(keyOf(p));
 }
 
+const keyOf = (p: ProcessSample) => processKey(p.pid, p.start_ns ?? 0);
+
 /**
- * Pids of the processes with a thread that was ever on a CPU.
+ * Keys (processKey) of the processes with a thread that was ever on a CPU.
  *
  * A long run is mostly threads that exited long ago, which come first in
  * every sample and stay the same objects (Sample.exited_prefix): what they
@@ -57,13 +61,13 @@ function isWorker(p: ProcessSample, trainer: ProcessSample | undefined, ran: (pi
  * threads that exited since are looked at. A sample that does not continue
  * the remembered prefix (another session, an earlier sample) is read whole.
  */
-function processesThatRan(sample: Sample): (pid: number) => boolean {
+function processesThatRan(sample: Sample): (key: string) => boolean {
   const threads = sample.threads;
   const k = sample.exited_prefix ?? 0;
   const exited = ranAmongExited(threads, k);
-  const live = new Set<number>();
-  for (let i = k; i < threads.length; i++) if (threads[i]!.oncpu_ns > 0) live.add(threads[i]!.pid);
-  return (pid) => exited.has(pid) || live.has(pid);
+  const live = new Set<string>();
+  for (let i = k; i < threads.length; i++) if (threads[i]!.oncpu_ns > 0) live.add(threadProcessKey(threads[i]!));
+  return (key) => exited.has(key) || live.has(key);
 }
 
 interface ExitedRan {
@@ -71,27 +75,27 @@ interface ExitedRan {
   count: number;
   /** the last of them, to tell the same list from another */
   last: ThreadSample;
-  pids: Set<number>;
+  keys: Set<string>;
 }
 
 const exitedRan = new WeakMap<ThreadSample, ExitedRan>();
 
-function ranAmongExited(threads: readonly ThreadSample[], k: number): ReadonlySet<number> {
+function ranAmongExited(threads: readonly ThreadSample[], k: number): ReadonlySet<string> {
   if (k === 0) return new Set();
   const memo = exitedRan.get(threads[0]!);
   const continues = memo !== undefined && memo.count <= k && threads[memo.count - 1] === memo.last;
   if (memo !== undefined && memo.count > k) return addRan(new Set(), threads, 0, k); // an earlier sample: not remembered
-  const entry = continues ? memo : { count: 0, last: threads[0]!, pids: new Set<number>() };
-  addRan(entry.pids, threads, entry.count, k);
+  const entry = continues ? memo : { count: 0, last: threads[0]!, keys: new Set<string>() };
+  addRan(entry.keys, threads, entry.count, k);
   entry.count = k;
   entry.last = threads[k - 1]!;
   exitedRan.set(threads[0]!, entry);
-  return entry.pids;
+  return entry.keys;
 }
 
-function addRan(pids: Set<number>, threads: readonly ThreadSample[], from: number, to: number): Set<number> {
-  for (let i = from; i < to; i++) if (threads[i]!.oncpu_ns > 0) pids.add(threads[i]!.pid);
-  return pids;
+function addRan(keys: Set<string>, threads: readonly ThreadSample[], from: number, to: number): Set<string> {
+  for (let i = from; i < to; i++) if (threads[i]!.oncpu_ns > 0) keys.add(threadProcessKey(threads[i]!));
+  return keys;
 }
 
 // Shared, never changed: most processes get one of these, and a long run
@@ -106,31 +110,41 @@ export const OTHER: ProcessRole = Object.freeze({ role: "other" });
  */
 export function assignRoles(sample: Sample, targetPid: number, threadsToLabel: readonly ThreadSample[] = sample.threads): Roles {
   const ran = processesThatRan(sample);
+  // the first process with the target's pid (the collector lists the root first; a later one reused its pid)
   const trainer = sample.processes.find((p) => p.pid === targetPid);
+  const trainerKey = trainer ? keyOf(trainer) : processKey(targetPid, 0);
 
-  const processes = new Map<number, ProcessRole>();
+  const processes = new Map<string, ProcessRole>();
   let nextWorker = 0;
   // The collector lists processes in the order it learnt of them, which for
   // forks is fork order: worker indices follow it.
   for (const p of sample.processes) {
-    if (p.pid === targetPid) processes.set(p.pid, TRAINER);
-    else if (isWorker(p, trainer, ran)) processes.set(p.pid, { role: "dataloader", worker_index: nextWorker++ });
-    else processes.set(p.pid, OTHER);
+    const key = keyOf(p);
+    if (p === trainer) processes.set(key, TRAINER);
+    else if (isWorker(p, trainer, ran)) processes.set(key, { role: "dataloader", worker_index: nextWorker++ });
+    else processes.set(key, OTHER);
   }
 
-  const main = sample.threads.findLast((t) => t.tid === targetPid && t.pid === targetPid);
+  const isTrainerThread = (t: ThreadSample) => t.pid === targetPid && threadProcessKey(t) === trainerKey;
+  const main = sample.threads.findLast((t) => t.tid === targetPid && isTrainerThread(t));
   const busy = (t: ThreadSample) => {
     if (t.oncpu_ns < BUSY_MIN_NS) return false;
     const life = t.start_ns > 0 ? sample.time_ns - t.start_ns : Infinity;
     return t.oncpu_ns >= BUSY_SHARE * life || t.oncpu_ns >= BUSY_SHARE * (main?.oncpu_ns ?? 0);
   };
   const threads = new Map<string, Role>();
-  for (const t of threadsToLabel) threads.set(threadKey(t), threadRole(t, targetPid, processes, busy));
+  for (const t of threadsToLabel) threads.set(threadKey(t), threadRole(t, targetPid, isTrainerThread, processes, busy));
   return { processes, threads };
 }
 
-function threadRole(t: ThreadSample, targetPid: number, processes: Map<number, ProcessRole>, busy: (t: ThreadSample) => boolean): Role {
-  if (t.pid !== targetPid) return processes.get(t.pid)?.role === "dataloader" ? "dataloader" : "other";
+function threadRole(
+  t: ThreadSample,
+  targetPid: number,
+  isTrainerThread: (t: ThreadSample) => boolean,
+  processes: Map<string, ProcessRole>,
+  busy: (t: ThreadSample) => boolean,
+): Role {
+  if (!isTrainerThread(t)) return processes.get(threadProcessKey(t))?.role === "dataloader" ? "dataloader" : "other";
   if (t.tid === targetPid) return "trainer";
   if (PIN_NAME.test(t.comm)) return "pin-memory";
   if (POOL_NAME.test(t.comm) || busy(t)) return "intra-op";

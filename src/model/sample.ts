@@ -99,6 +99,8 @@ export interface ThreadSample extends ThreadCounters {
   comm: string;
   /** CLOCK_MONOTONIC start; 0 for threads that predate the session */
   start_ns: number;
+  /** with pid, names the thread's process: ProcessSample.start_ns */
+  proc_start_ns: number;
   exited: boolean;
   /** log2-microsecond slots (probes/sched.h) */
   runq_hist: number[];
@@ -141,6 +143,12 @@ export interface IoDeviceSample {
 
 export interface ProcessSample {
   pid: number;
+  /**
+   * With pid, names the process across pid reuse (processKey): its first
+   * thread's CLOCK_MONOTONIC start when the kernel saw it forked, 0 when it
+   * predates the session (no two of those share a pid).
+   */
+  start_ns: number;
   ppid: number;
   comm: string;
   exited: boolean;
@@ -261,6 +269,17 @@ export interface Sample {
 // is most of the model's work.
 const keys = new WeakMap<object, string>();
 
+/** Identifies a process across samples even when its pid is reused: pid and start (see ProcessSample.start_ns). */
+export function processKey(pid: number, start_ns: number | undefined): string {
+  // undefined: samples recorded before processes had a start (and hand-made ones)
+  return `${pid}@${start_ns ?? 0}`;
+}
+
+/** The key of the process a thread belongs to. */
+export function threadProcessKey(t: Pick<ThreadSample, "pid" | "proc_start_ns">): string {
+  return processKey(t.pid, t.proc_start_ns);
+}
+
 /** Identifies a thread across samples even when its tid is reused. */
 export function threadKey(t: Pick<ThreadSample, "tid" | "start_ns">): string {
   let key = keys.get(t);
@@ -327,6 +346,7 @@ export function blankThread(): ThreadSample {
   t.pid = 0;
   t.comm = "";
   t.start_ns = 0;
+  t.proc_start_ns = 0;
   t.exited = false;
   t.runq_hist = [];
   t.offcpu_hist = [];

@@ -68,7 +68,9 @@ export interface NativeBpfObject {
   mapSnapshotSlots(name: string, slots: Uint32Array): Buffer;
   /** Atomically adds 1 to the u64 in entry 0 of an mmap()able array; returns the value before. */
   mapFetchAdd(name: string): number;
+  /** onBatch gets an empty batch after each flushRing(): every record written before it has been delivered */
   pollRing(name: string, onBatch: (batch: ArrayBuffer) => void, onError: (message: string, errno: number) => void): void;
+  flushRing(): void;
   close(): void;
 }
 

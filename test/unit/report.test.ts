@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildReport, decodeWaitStatus, type ReportContext } from "../../src/model/report.js";
+import { buildReport, type ReportContext } from "../../src/model/report.js";
+import { decodeWaitStatus } from "../../src/model/wait-status.js";
 import { blankThread, type Sample, type ThreadSample } from "../../src/model/sample.js";
 import { decodeReport, encodeReport, reportToJson } from "../../src/schema/schema.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { assignRoles } from "../../src/model/roles.js";
-import type { Sample, ThreadSample } from "../../src/model/sample.js";
+import { processKey, type Sample, type ThreadSample } from "../../src/model/sample.js";
 
 function thread(tid: number, pid: number, comm: string, oncpu_ms: number): ThreadSample {
   return {
@@ -37,12 +37,12 @@ const sample: Sample = {
 describe("assignRoles", () => {
   const roles = assignRoles(sample, 10);
   it("finds the trainer and its DataLoader workers by ancestry, not by exec'd children", () => {
-    expect(roles.processes.get(10)).toEqual({ role: "trainer" });
-    expect(roles.processes.get(20)).toEqual({ role: "dataloader", worker_index: 0 });
-    expect(roles.processes.get(21)).toEqual({ role: "other" });
-    expect(roles.processes.get(22)).toEqual({ role: "dataloader", worker_index: 1 });
+    expect(roles.processes.get(processKey(10, 0))).toEqual({ role: "trainer" });
+    expect(roles.processes.get(processKey(20, 0))).toEqual({ role: "dataloader", worker_index: 0 });
+    expect(roles.processes.get(processKey(21, 0))).toEqual({ role: "other" });
+    expect(roles.processes.get(processKey(22, 0))).toEqual({ role: "dataloader", worker_index: 1 });
     // a grandchild is not one of the trainer's workers
-    expect(roles.processes.get(30)).toEqual({ role: "other" });
+    expect(roles.processes.get(processKey(30, 0))).toEqual({ role: "other" });
   });
   it("labels the trainer's threads by name and by how busy they are", () => {
     const role = (tid: number) => roles.threads.get(`${tid}@0`);
@@ -51,8 +51,8 @@ describe("assignRoles", () => {
   });
   it("does not call a worker that never ran a DataLoader worker", () => {
     const idle = { ...sample, threads: sample.threads.filter((t) => t.pid !== 20) };
-    expect(assignRoles(idle, 10).processes.get(20)).toEqual({ role: "other" });
-    expect(assignRoles(idle, 10).processes.get(22)).toEqual({ role: "dataloader", worker_index: 0 });
+    expect(assignRoles(idle, 10).processes.get(processKey(20, 0))).toEqual({ role: "other" });
+    expect(assignRoles(idle, 10).processes.get(processKey(22, 0))).toEqual({ role: "dataloader", worker_index: 0 });
   });
 });
 
@@ -92,6 +92,6 @@ describe("assignRoles over a session's samples", () => {
     copy.threads = copy.threads.map((t) => ({ ...t }));
     copy.threads[3]!.oncpu_ns = 0;
     expect(assignRoles(copy, 10).processes).toEqual(fromScratch(copy));
-    expect(assignRoles(copy, 10).processes.get(23)).toEqual({ role: "other" });
+    expect(assignRoles(copy, 10).processes.get(processKey(23, 0))).toEqual({ role: "other" });
   });
 });

@@ -10,7 +10,7 @@ describe("counter literals", () => {
   });
   it("blankThread has every counter and array, fresh arrays each time", () => {
     const a = blankThread();
-    expect(Object.keys(a).sort()).toEqual(["tid", "pid", "comm", "start_ns", "exited", ...threadCounterNames, ...arrayNames].sort());
+    expect(Object.keys(a).sort()).toEqual(["tid", "pid", "comm", "start_ns", "proc_start_ns", "exited", ...threadCounterNames, ...arrayNames].sort());
     const b = blankThread();
     for (const h of arrayNames) expect(a[h]).not.toBe(b[h]);
   });
