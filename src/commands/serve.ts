@@ -84,6 +84,23 @@ export function announce(server: FeedServer, config: { token: string; generated:
   process.stderr.write(`mltrace: feed ${server.url.replace(/^http/, "ws")}/feed, metrics ${server.url}/metrics\n`);
 }
 
+/**
+ * Says a fault in answering a client at most once a minute, with how many
+ * there were: a client that can trigger one must not be able to flood the log.
+ */
+function faultReporter(warn: (message: string) => void): (err: unknown) => void {
+  let saidAt = -Infinity;
+  let unsaid = 0;
+  return (err) => {
+    unsaid++;
+    if (Date.now() - saidAt < 60_000) return;
+    saidAt = Date.now();
+    const what = err instanceof Error ? err.message : String(err);
+    warn(`internal error answering a client (${unsaid} since the last report, all in mltrace_serve_internal_errors_total): ${what}`);
+    unsaid = 0;
+  };
+}
+
 // After the target ends: how long clients get to receive its last frames.
 const FINISH_MS = 2000;
 
@@ -94,7 +111,7 @@ const FINISH_MS = 2000;
 export async function startServedEngine(spec: TargetSpec, interval_s: number, config: ServeConfig, warn?: (message: string) => void): Promise<{ engine: Engine; server: FeedServer }>;
 export async function startServedEngine(spec: TargetSpec, interval_s: number, config: ServeConfig | null, warn?: (message: string) => void): Promise<{ engine: Engine; server: FeedServer | null }>;
 export async function startServedEngine(spec: TargetSpec, interval_s: number, config: ServeConfig | null, warn?: (message: string) => void) {
-  const server = config ? await startFeedServer(config) : null;
+  const server = config ? await startFeedServer({ ...config, onInternalError: warn && faultReporter(warn) }) : null;
   let engine;
   try {
     engine = startEngine(spec, interval_s, warn);
