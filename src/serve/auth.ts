@@ -80,7 +80,7 @@ export function authorize(expected: string, given: string | undefined): AuthResu
   return { ok: true };
 }
 
-/** The cookie `?token=` sets: the page's later requests (and its same-origin WebSocket) carry it. */
-export function tokenCookie(token: string): string {
-  return `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
+/** The cookie `?token=` sets: the page's later requests (and its same-origin WebSocket) carry it; over TLS, only over TLS. */
+export function tokenCookie(token: string, secure = false): string {
+  return `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/${secure ? "; Secure" : ""}`;
 }

@@ -44,8 +44,21 @@ async function stop(agent: Agent | undefined): Promise<void> {
 
 /** Opens agent A's dashboard with its token (the fragment survives the redirect that drops the token). */
 async function openOn(page: Page, agent: Agent, hash = ""): Promise<void> {
-  await page.goto(`http://127.0.0.1:${agent.port}/?token=${TOKEN_A}${hash}`);
+  const response = await page.goto(`http://127.0.0.1:${agent.port}/?token=${TOKEN_A}${hash}`);
   expect(page.url()).toBe(`http://127.0.0.1:${agent.port}/${hash}`);
+  expect(response?.headers()["content-security-policy"]).toMatch(/frame-ancestors 'none'/);
+}
+
+/**
+ * What the Content-Security-Policy blocked on the page: the violation events
+ * (recorded from the first script on) and Chromium's console reports of them.
+ */
+function cspViolations(page: Page): () => Promise<string[]> {
+  const reported: string[] = [];
+  page.on("console", (m) => {
+    if (/Content Security Policy|Refused to (load|execute|evaluate|apply|connect|frame)/i.test(m.text())) reported.push(m.text());
+  });
+  return async () => [...reported, ...(await page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? []))];
 }
 
 /** The card of the agent at `url` (its sub line names the URL). */
@@ -73,6 +86,10 @@ describeEbpf("dashboard in a browser", () => {
       colorScheme: "dark",
     });
     context.on("request", (r) => requested.push(r.url()));
+    await context.addInitScript(() => {
+      const seen: string[] = ((window as unknown as { cspViolations: string[] }).cspViolations = []);
+      document.addEventListener("securitypolicyviolation", (e) => seen.push(`${e.violatedDirective} blocked ${e.blockedURI}`));
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -85,6 +102,7 @@ describeEbpf("dashboard in a browser", () => {
     const page = await context!.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
+    const violations = cspViolations(page);
     const sockets: string[] = [];
     page.on("websocket", (ws) => sockets.push(ws.url()));
     // the agent sets the cookie and sends the browser on without the token in its address bar
@@ -131,6 +149,8 @@ describeEbpf("dashboard in a browser", () => {
     expect(new Set(requested.map((u) => new URL(u).host))).toEqual(new Set([`127.0.0.1:${a!.port}`]));
     expect(new Set(sockets.map((u) => new URL(u).host))).toEqual(new Set([`127.0.0.1:${a!.port}`, `localhost:${b!.port}`]));
     expect(errors).toEqual([]);
+    // Under the served CSP (no inline script or style, eval only for protobufjs's decoders) nothing was blocked.
+    expect(await violations()).toEqual([]);
     await page.close();
   });
 

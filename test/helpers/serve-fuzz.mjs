@@ -13,7 +13,9 @@
 //     event loop;
 //   - the server still answers a well-formed authorised request.
 import { Agent, request } from "node:http";
+import { Agent as TlsAgent, request as tlsRequest } from "node:https";
 import { connect } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import fc from "fast-check";
 import { WebSocket } from "ws";
 
@@ -120,7 +122,7 @@ const upgradeHeaders = (ctx) =>
       version: fc.constantFrom("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8", "Sec-WebSocket-Version: 99", "Sec-WebSocket-Version: x", null),
       protocol: fc.constantFrom(`Sec-WebSocket-Protocol: ${SUBPROTOCOL}`, `Sec-WebSocket-Protocol: ${SUBPROTOCOL}`, `Sec-WebSocket-Protocol: ${SUBPROTOCOL}`, `Sec-WebSocket-Protocol: ${SUBPROTOCOL}`, `Sec-WebSocket-Protocol: ${SUBPROTOCOL}, ${SUBPROTOCOL}`, "Sec-WebSocket-Protocol: mltrace.v2", "Sec-WebSocket-Protocol: a b, (c)", "Sec-WebSocket-Protocol:", null),
       extensions: fc.constantFrom(null, null, "Sec-WebSocket-Extensions: permessage-deflate", "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=99", "Sec-WebSocket-Extensions: ;;,=", "Sec-WebSocket-Extensions: x; y=\"z"),
-      origin: fc.constantFrom(null, null, `Origin: http://${ctx.address}`, "Origin: http://evil.example", "Origin: null", "Origin: ", "Origin: http://dash.example:8080"),
+      origin: fc.constantFrom(null, null, `Origin: http://${ctx.address}`, `Origin: https://${ctx.address}`, "Origin: http://evil.example", "Origin: null", "Origin: ", "Origin: http://dash.example:8080"),
     }).map((h) => Object.values(h).filter((v) => v !== null)),
     { freq: 2 },
   );
@@ -342,7 +344,9 @@ export function exchange(ctx, bytes, { awaitAnswer = false, timeoutMs = 3000 } =
     const chunks = [];
     let timedOut = false;
     let quiet;
-    const socket = connect(ctx.port, "127.0.0.1", () => (awaitAnswer ? socket.write(bytes) : socket.end(bytes)));
+    const send = () => (awaitAnswer ? socket.write(bytes) : socket.end(bytes));
+    // ctx.ca: the server speaks TLS, and this CA signed its certificate
+    const socket = ctx.ca ? tlsConnect({ port: ctx.port, host: "127.0.0.1", ca: ctx.ca }, send) : connect(ctx.port, "127.0.0.1", send);
     socket.on("data", (d) => {
       chunks.push(d);
       if (!awaitAnswer) return;
@@ -426,9 +430,10 @@ function misanswered(expected, response) {
 
 /** A keep-alive GET /metrics with the token: 200 and the metrics text, or it throws. */
 export function metricsAlive(ctx) {
-  ctx.agent ??= new Agent({ keepAlive: true, maxSockets: 1 });
+  ctx.agent ??= ctx.ca ? new TlsAgent({ keepAlive: true, maxSockets: 1, ca: ctx.ca }) : new Agent({ keepAlive: true, maxSockets: 1 });
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: ctx.port, path: "/metrics", agent: ctx.agent, headers: { Host: ctx.address, Authorization: `Bearer ${ctx.token}` } }, (res) => {
+    const options = { host: "127.0.0.1", port: ctx.port, path: "/metrics", agent: ctx.agent, headers: { Host: ctx.address, Authorization: `Bearer ${ctx.token}` } };
+    const req = (ctx.ca ? tlsRequest : request)(options, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (d) => (text += d));
@@ -443,7 +448,7 @@ export function metricsAlive(ctx) {
 /** A real feed client with the token: it must get a Hello and a snapshot (binary frames), or this throws. */
 export function feedAlive(ctx) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://${ctx.address}/feed`, [SUBPROTOCOL], { headers: { Authorization: `Bearer ${ctx.token}` } });
+    const ws = new WebSocket(`${ctx.ca ? "wss" : "ws"}://${ctx.address}/feed`, [SUBPROTOCOL], { headers: { Authorization: `Bearer ${ctx.token}` }, ...(ctx.ca ? { ca: ctx.ca } : {}) });
     let frames = 0;
     const timer = setTimeout(() => fail(new Error("no Hello and snapshot within 5 s")), 5000);
     const fail = (err) => {

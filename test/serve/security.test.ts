@@ -117,6 +117,11 @@ it("accepts the token as bearer, cookie (set by ?token=) or subprotocol, and sel
   expect(page.status).toBe(200);
   expect(page.headers["content-type"]).toMatch(/^text\/html/);
   expect(page.body).toContain("<title>dashboard</title>");
+  // the page may run only its own scripts, embed no plugin, and never be framed
+  const csp = String(page.headers["content-security-policy"]).split(/;\s*/);
+  expect(csp).toEqual(expect.arrayContaining(["script-src 'self' 'unsafe-eval'", "object-src 'none'", "frame-ancestors 'none'", "default-src 'none'"]));
+  expect(csp.join(";")).not.toMatch(/unsafe-inline|\*/);
+  expect(page.headers["x-frame-options"]).toBe("DENY");
   expect((await http("GET", "/app.js", { Cookie: cookie.split(";")[0]! })).headers["content-type"]).toMatch(/^text\/javascript/);
 
   const bySubprotocol = reader(t.address, { protocols: [SUBPROTOCOL, `mltrace.token.${TOKEN}`] });
@@ -203,6 +208,8 @@ it("survives the requests that once ended it, and answers each as designed", asy
   expect(status(await rawExchange(t.address, absolute(`http://${t.address}/metrics`)))).toBe(200);
   expect(status(await rawExchange(t.address, absolute("http://evil.example/metrics")))).toBe(403);
   expect(status(await rawExchange(t.address, `OPTIONS * HTTP/1.1\r\nHost: ${t.address}\r\n\r\n`))).toBe(400);
+  // CONNECT is no route: said so (node alone drops the connection without a word)
+  expect(status(await rawExchange(t.address, `CONNECT ${t.address} HTTP/1.1\r\nHost: ${t.address}\r\n\r\n`))).toBe(405);
   // node's parser refuses these; the answer says so instead of a silent close
   expect(status(await rawExchange(t.address, "GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"))).toBe(400);
   expect(status(await rawExchange(t.address, `GET / HTTP/1.1\r\nHost: ${t.address}\r\nX: ${"a".repeat(20_000)}\r\n\r\n`))).toBe(431);
