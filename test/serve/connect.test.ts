@@ -60,7 +60,15 @@ describeEbpf("mltrace top --connect and --serve", () => {
     const dir = mkdtempSync(join(tmpdir(), "mltrace-top-serve-"));
     const err = join(dir, "stderr");
     const pid = startTop(`exec ${process.execPath} ${cli} top --serve 127.0.0.1:0 --interval 0.5 -- ${pipeline} --workers 2 --threads 2 --batches 100000 --slow-loader 2>${err}`);
-    await waitFor("the dashboard line", () => /dashboard http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}/.test(readFileSync(err, "utf8")), 20_000);
+    // the shell in the pane creates the file when it starts: until then there is nothing to read
+    const written = () => {
+      try {
+        return readFileSync(err, "utf8");
+      } catch {
+        return "";
+      }
+    };
+    await waitFor("the dashboard line", () => /dashboard http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}/.test(written()), 20_000);
     const [, address, token] = /dashboard http:\/\/(127\.0\.0\.1:\d+)\/\?token=([0-9a-f]{64})/.exec(readFileSync(err, "utf8"))!;
     await waitFor("the roles on screen", () => /dataloader 1/.test(screen()), 20_000);
     const feed = reader(address!, { token });
