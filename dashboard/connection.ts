@@ -56,6 +56,12 @@ export class AgentConnection {
     this.codec = null;
     this.on.state({ kind: "connecting", attempt: this.attempt });
     const protocols = this.token ? [SUBPROTOCOL, `mltrace.token.${this.token}`] : [SUBPROTOCOL];
+    // A page that came over https may not open ws:// (mixed content): the
+    // browser refuses before connecting, and would say only "SecurityError".
+    if (location.protocol === "https:" && this.url.startsWith("ws:")) {
+      this.on.state({ kind: "disconnected", reason: "this page came over https: the browser opens only wss:// agents", retryAtMs: null });
+      return;
+    }
     let s: WebSocket;
     try {
       s = new WebSocket(this.url, protocols);

@@ -70,7 +70,9 @@ function serverFlags(cmd: Commander.Command): Commander.Command {
     .option("--allow-remote", "allow a --listen address other than loopback (the token is still required)")
     .option("--allow-origin <url>", "let pages from this origin open the feed (repeatable), e.g. a dashboard elsewhere", collect)
     .option("--allow-host <host[:port]>", "also answer requests for this Host name (repeatable), e.g. behind a proxy", collect)
-    .option("--client-buffer <MiB>", "what may wait for one slow client before its frames are dropped (default 2)", positiveNumber("client buffer", "MiB"));
+    .option("--client-buffer <MiB>", "what may wait for one slow client before its frames are dropped (default 2)", positiveNumber("client buffer", "MiB"))
+    .option("--tls-cert <file>", "serve https and wss with this PEM certificate (chain); with --tls-key")
+    .option("--tls-key <file>", "the certificate's PEM private key (unencrypted)");
 }
 
 const program = new Command()
@@ -114,6 +116,7 @@ serverFlags(
     .option("-i, --interval <seconds>", "refresh every this many seconds (default 1)", positiveSeconds("interval"))
     .option("--serve [host:port]", `also serve the dashboard, feed and /metrics (as mltrace serve; default ${DEFAULT_LISTEN})`)
     .option("--connect <url>", "show a remote agent (mltrace serve) instead of tracing here, e.g. ws://gpu-box:7070 with --token")
+    .option("--ca <file>", "with --connect wss://: trust only agent certificates this PEM CA signed (default: the system's CAs)")
     .argument("[command...]", "command to launch and trace (after --); q ends it too"),
 )
   .addHelpText(
@@ -126,6 +129,7 @@ Examples:
   mltrace top --interval 2 -- python train.py
   mltrace top --serve -- python train.py   the TUI here, the dashboard at http://127.0.0.1:7070
   mltrace top --connect ws://127.0.0.1:7070 --token-file ~/.mltrace-token
+  mltrace top --connect wss://gpu-box:7070 --ca ca.pem --token-file ~/.mltrace-token
 Needs a terminal; elsewhere use \`mltrace stat\`.`,
   )
   .action(async (argv: string[], opts) => {
@@ -151,7 +155,7 @@ Every request needs the token (printed at start unless --token/--token-file give
 Examples:
   mltrace serve -- python train.py             open the printed http://127.0.0.1:7070/?token=... URL
   mltrace serve --pid 4242 --token-file tok    attach to a running trainer
-  mltrace serve --listen 0.0.0.0:7070 --allow-remote --token-file tok -- ./train.sh
+  mltrace serve --listen 0.0.0.0:7070 --allow-remote --token-file tok --tls-cert cert.pem --tls-key key.pem -- ./train.sh
   curl -H "Authorization: Bearer $(cat tok)" http://127.0.0.1:7070/metrics`,
   )
   .action(async (argv: string[], opts) => {

@@ -8,7 +8,7 @@ import { UserError } from "../errors.js";
 import { FeedClient, feedUrl } from "../feed/client.js";
 import type { SnapshotSource } from "../model/channel.js";
 import { Root } from "../views/tui/root.js";
-import { givenToken, serveConfig, startServedEngine, type ServeFlags } from "./serve.js";
+import { givenToken, pemCertificate, readFlagFile, serveConfig, startServedEngine, type ServeFlags } from "./serve.js";
 import { targetSpec } from "./stat.js";
 import { onStopSignals } from "./signals.js";
 
@@ -19,6 +19,8 @@ export interface TopOptions extends ServeFlags {
   serve?: string | true;
   /** --connect ws://HOST:PORT */
   connect?: string;
+  /** --ca FILE: the CA (PEM) a wss:// agent's certificate must come from */
+  ca?: string;
 }
 
 // Ink redraws at most this often; snapshots arrive once per interval anyway,
@@ -42,15 +44,21 @@ async function remoteFeed(options: TopOptions, argv: string[]): Promise<Feed> {
   if (options.pid !== undefined || argv.length > 0 || options.serve !== undefined) {
     throw new UserError("--connect shows a remote agent: give no --pid, command or --serve with it", 1);
   }
+  if (options.tlsCert !== undefined || options.tlsKey !== undefined) throw new UserError("--tls-cert and --tls-key are the server's (--serve); with --connect give the agent's CA with --ca", 1);
   const url = feedUrl(options.connect!);
+  if (options.ca !== undefined && url.protocol !== "wss:") throw new UserError(`--ca is for a wss:// agent, not ${url.protocol}//`, 1);
+  const ca = options.ca === undefined ? undefined : readFlagFile("--ca", options.ca);
+  if (ca && options.ca) pemCertificate("--ca", options.ca, ca);
   const token = givenToken(options);
   if (token === undefined) throw new UserError("--connect needs the agent's token: --token T or --token-file F", 1);
-  const client = new FeedClient(url, token);
+  const client = new FeedClient(url, token, ca);
   await client.connect();
   return { source: client, stop: () => client.close(), warnings: [] };
 }
 
 async function localFeed(options: TopOptions, argv: string[]): Promise<Feed> {
+  if (options.ca !== undefined) throw new UserError("--ca is for --connect wss://…", 1);
+  if (options.serve === undefined && (options.tlsCert !== undefined || options.tlsKey !== undefined)) throw new UserError("--tls-cert and --tls-key go with --serve", 1);
   const spec = targetSpec(options.pid, argv);
   const config = options.serve === undefined ? null : serveConfig({ ...options, listen: options.serve === true ? undefined : options.serve });
   // The dashboard line is printed before the alternate screen: it is in the scrollback during and after.

@@ -25,6 +25,19 @@ export function feedUrl(value: string): URL {
   return url;
 }
 
+// What OpenSSL says when it cannot build a trusted chain to the agent's certificate.
+const UNTRUSTED = new Set(["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "CERT_UNTRUSTED", "CERT_SIGNATURE_FAILURE"]);
+
+/** A failed connection in words, TLS's reasons with what to do about them. */
+export function connectionFailure(err: NodeJS.ErrnoException, url: URL): string {
+  const code = err.code ?? "";
+  if (UNTRUSTED.has(code)) return `the agent's certificate is not trusted (${code}); give the CA that signed it with --ca FILE`;
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return `the agent's certificate is not for ${url.hostname} (${err.message})`;
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") return `the agent's certificate is out of date (${code})`;
+  if (url.protocol === "wss:" && (code === "EPROTO" || /wrong version number|packet length too long/.test(err.message))) return `no TLS there (${err.message.trim()}); a plain agent is ws://`;
+  return code || err.message;
+}
+
 function emptySnapshot(hello: Hello): TopSnapshot {
   return { target: hello.target, interval_s: hello.interval_s, uptime_s: 0, interval: null, final: null, history: [], cpu_used_s: 0, lost_events: 0, self_cpu: 0 };
 }
@@ -41,6 +54,8 @@ export class FeedClient implements SnapshotSource {
   constructor(
     private readonly url: URL,
     private readonly token: string,
+    /** PEM: the CA a wss:// agent's certificate must chain to, instead of the system's */
+    private readonly ca?: Buffer,
   ) {}
 
   /** The first connection: resolves at the agent's Hello; refused, unreachable or not an agent is a UserError. */
@@ -52,7 +67,12 @@ export class FeedClient implements SnapshotSource {
   }
 
   private open(onHello: () => void, onFail: (why: string) => void): void {
-    const ws = new WebSocket(this.url, [SUBPROTOCOL], { headers: { Authorization: `Bearer ${this.token}` }, maxPayload: MAX_FRAME, perMessageDeflate: false });
+    const ws = new WebSocket(this.url, [SUBPROTOCOL], {
+      headers: { Authorization: `Bearer ${this.token}` },
+      maxPayload: MAX_FRAME,
+      perMessageDeflate: false,
+      ...(this.ca ? { ca: this.ca } : {}),
+    });
     this.ws = ws;
     let greeted = false;
     ws.on("unexpected-response", (_req, res) => {
@@ -60,7 +80,7 @@ export class FeedClient implements SnapshotSource {
       ws.terminate();
       onFail(why);
     });
-    ws.on("error", (err: NodeJS.ErrnoException) => onFail(err.code ?? err.message));
+    ws.on("error", (err: NodeJS.ErrnoException) => onFail(connectionFailure(err, this.url)));
     ws.on("message", (data: Buffer) => {
       let body;
       try {

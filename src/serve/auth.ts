@@ -29,10 +29,26 @@ function bearer(req: IncomingMessage): string | undefined {
   return m?.[1];
 }
 
-function cookie(req: IncomingMessage): string | undefined {
-  for (const part of (req.headers.cookie ?? "").split(";")) {
+/** Percent-decoded where that is valid UTF-8 escapes; else as sent (it then matches no token, whose characters need no escapes). */
+function decoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * The first mltrace_token cookie (RFC 6265: the most specific path comes
+ * first), unquoted and decoded. Never throws: a client writes this header.
+ */
+export function cookieToken(header: string | undefined): string | undefined {
+  for (const part of (header ?? "").split(";")) {
     const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === COOKIE) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq <= 0 || part.slice(0, eq).trim() !== COOKIE) continue;
+    const value = part.slice(eq + 1).trim();
+    const unquoted = value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+    return decoded(unquoted);
   }
   return undefined;
 }
@@ -53,7 +69,7 @@ function subprotocolToken(req: IncomingMessage): string | undefined {
  * to the agent on :7071 of the same host too, beside the token it meant.
  */
 export function presentedToken(req: IncomingMessage, upgrade: boolean): string | undefined {
-  return bearer(req) ?? (upgrade ? subprotocolToken(req) : undefined) ?? cookie(req);
+  return bearer(req) ?? (upgrade ? subprotocolToken(req) : undefined) ?? cookieToken(req.headers.cookie);
 }
 
 export type AuthResult = { ok: true } | { ok: false; status: 401 | 403; reason: string };
@@ -64,7 +80,7 @@ export function authorize(expected: string, given: string | undefined): AuthResu
   return { ok: true };
 }
 
-/** The cookie `?token=` sets: the page's later requests (and its same-origin WebSocket) carry it. */
-export function tokenCookie(token: string): string {
-  return `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
+/** The cookie `?token=` sets: the page's later requests (and its same-origin WebSocket) carry it; over TLS, only over TLS. */
+export function tokenCookie(token: string, secure = false): string {
+  return `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/${secure ? "; Secure" : ""}`;
 }

@@ -18,6 +18,14 @@ import type { HostInfo } from "../model/report.js";
 import { ClientQueue, type QueueLimits } from "./client-queue.js";
 import { FeedMetrics } from "./metrics.js";
 
+/**
+ * For a WebSocket's 'error' (a frame that breaks the protocol): ws has sent
+ * its close frame with the reason and ends the socket once the client
+ * answers, or after its close timeout. Ending it here instead would, over
+ * TLS, drop that close frame before it is written.
+ */
+export function closedByWs(): void {}
+
 export interface HubOptions {
   host: HostInfo;
   agent: string;
@@ -65,7 +73,7 @@ export class FeedHub {
     const client = new ClientQueue(ws, this.options.limits, () => this.metrics.framesDropped.inc());
     this.clients.add(client);
     ws.on("close", () => this.clients.delete(client));
-    ws.on("error", () => ws.terminate());
+    ws.on("error", closedByWs);
     ws.on("message", (data, isBinary) => {
       const message = isBinary ? decodeClientMessage(data as Buffer) : new Error("text message");
       // Only control messages are expected: anything else ends this connection, and only it.

@@ -29,6 +29,11 @@ export class FeedMetrics {
   readonly snapshots = new Counter({ name: "mltrace_snapshots_total", help: "Snapshots published; the latest one's feed seq.", registers: [this.registry] });
   readonly framesSent = new Counter({ name: "mltrace_feed_frames_sent_total", help: "Feed frames sent, over all clients.", registers: [this.registry] });
   readonly framesDropped = new Counter({ name: "mltrace_feed_frames_dropped_total", help: "Feed frames not sent to a client that read too slowly.", registers: [this.registry] });
+  readonly internalErrors = new Counter({
+    name: "mltrace_serve_internal_errors_total",
+    help: "Requests mltrace failed to answer through a fault of its own (answered 500 or closed); each is a bug worth reporting.",
+    registers: [this.registry],
+  });
 
   constructor(clients: () => number) {
     new Gauge({

@@ -17,6 +17,8 @@ export interface OriginPolicy {
   allowHosts: string[];
   /** --allow-origin: full origins, e.g. "http://dash.example:8080" */
   allowOrigins: string[];
+  /** served over TLS: our own pages' origin is https:// */
+  secure: boolean;
 }
 
 const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];
@@ -54,6 +56,6 @@ export function hostAllowed(allowed: Set<string>, host: string | undefined): boo
 export function originAllowed(policy: OriginPolicy, origin: string | undefined, host: string | undefined): boolean {
   if (origin === undefined) return true;
   const o = origin.toLowerCase();
-  if (host !== undefined && o === `http://${host.toLowerCase()}`) return true;
+  if (host !== undefined && o === `${policy.secure ? "https" : "http"}://${host.toLowerCase()}`) return true;
   return policy.allowOrigins.some((a) => a.toLowerCase().replace(/\/$/, "") === o);
 }

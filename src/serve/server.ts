@@ -2,8 +2,9 @@
 // the feed at /feed, Prometheus text at /metrics. Every request passes the
 // same gate first: a Host that is really this machine, then the token; an
 // upgrade also needs an allowed Origin and the mltrace.v1 subprotocol.
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { join } from "node:path";
 import { WebSocketServer } from "ws";
@@ -14,8 +15,9 @@ import type { HostInfo } from "../model/report.js";
 import { packageRoot } from "../package-root.js";
 import { authorize, offeredSubprotocols, presentedToken, tokenCookie, tokenMatches } from "./auth.js";
 import { DEFAULT_LIMITS, type QueueLimits } from "./client-queue.js";
-import { FeedHub } from "./hub.js";
+import { closedByWs, FeedHub } from "./hub.js";
 import { allowedHosts, bracketed, hostAllowed, originAllowed, type OriginPolicy } from "./origin.js";
+import { localLocation, requestTarget } from "./request-target.js";
 import { sendStatic } from "./static.js";
 
 export interface ServerConfig {
@@ -27,12 +29,19 @@ export interface ServerConfig {
   allowHosts: string[];
   limits?: QueueLimits;
   statusEveryMs?: number;
+  /** PEM certificate (chain) and key: https and wss with node's own TLS; plain http and ws without */
+  tls?: { cert: Buffer; key: Buffer };
   /** where the dashboard's files are; build/dashboard/ of the package by default */
   staticDir?: string;
+  /**
+   * A fault of mltrace's own while answering a client (the client got a 500
+   * or a closed socket; the server carries on). Also counted in /metrics.
+   */
+  onInternalError?: (err: unknown) => void;
 }
 
 export interface FeedServer {
-  /** http://HOST:PORT with the actual port */
+  /** http://HOST:PORT (https:// with TLS) with the actual port */
   readonly url: string;
   readonly port: number;
   /** Starts feeding `source`'s snapshots to clients (until then requests get 503). */
@@ -46,11 +55,35 @@ export interface FeedServer {
 const MAX_CLIENT_PAYLOAD = 1024;
 const STATUS_EVERY_MS = 5000;
 
+/**
+ * What the dashboard may do (README: Dashboard): its own scripts and styles
+ * only (no inline script or style, no plugins), WebSockets to any agent
+ * (other agents are on other hosts), and never inside another site's frame.
+ * 'unsafe-eval' because protobufjs builds each type's decoder with
+ * new Function(): the page learns the schema from the Hello at run time,
+ * and protobufjs has no decoder that is not generated code.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self' 'unsafe-eval'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self' ws: wss:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/** On every answer: the dashboard's files, the metrics, the refusals. */
 const SECURITY_HEADERS = {
   "Cache-Control": "no-store",
   "X-Content-Type-Options": "nosniff",
   // The token must not leave in a Referer, even from the ?token= URL.
   "Referrer-Policy": "no-referrer",
+  "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+  // frame-ancestors for browsers that predate it
+  "X-Frame-Options": "DENY",
 };
 
 function plain(res: ServerResponse, status: number, line: string, headers: Record<string, string> = {}): void {
@@ -58,8 +91,8 @@ function plain(res: ServerResponse, status: number, line: string, headers: Recor
   res.end(`${line}\n`);
 }
 
-/** Refuses an upgrade with a plain HTTP answer: the socket never becomes a WebSocket. */
-function refuseUpgrade(socket: Duplex, status: number, line: string): void {
+/** Refuses an upgrade (or a CONNECT) with a plain HTTP answer written on its socket: it never becomes a WebSocket. */
+function refuseOnSocket(socket: Duplex, status: number, line: string): void {
   const body = `${line}\n`;
   const extra = status === 401 ? "WWW-Authenticate: Bearer\r\n" : "";
   socket.end(
@@ -68,7 +101,7 @@ function refuseUpgrade(socket: Duplex, status: number, line: string): void {
   );
 }
 
-function listen(server: ReturnType<typeof createServer>, host: string, port: number): Promise<AddressInfo> {
+function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
       const where = `${bracketed(host)}:${port}`;
@@ -86,6 +119,7 @@ function listen(server: ReturnType<typeof createServer>, host: string, port: num
 export async function startFeedServer(config: ServerConfig): Promise<FeedServer> {
   let hub: FeedHub | undefined;
   let unsubscribe = () => {};
+  const secure = config.tls !== undefined;
   const staticDir = config.staticDir ?? join(packageRoot, "build", "dashboard");
   const wss = new WebSocketServer({
     noServer: true,
@@ -99,73 +133,121 @@ export async function startFeedServer(config: ServerConfig): Promise<FeedServer>
   let policy: OriginPolicy;
   let hosts = new Set<string>();
 
+  /** A Host header, and the host of an absolute-form target too, must be this machine. */
+  const hostsAllowed = (req: IncomingMessage, targetHost: string | undefined) =>
+    hostAllowed(hosts, req.headers.host) && (targetHost === undefined || hostAllowed(hosts, targetHost));
+
+  function internalError(err: unknown): void {
+    hub?.metrics.internalErrors.inc();
+    config.onInternalError?.(err);
+  }
+
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!hostAllowed(hosts, req.headers.host)) return plain(res, 403, "Host not allowed");
-    let url: URL;
-    try {
-      url = new URL(req.url ?? "/", "http://mltrace.invalid");
-    } catch {
-      return plain(res, 400, "bad request");
-    }
+    const target = requestTarget(req.url);
+    if (!hostsAllowed(req, target?.host)) return plain(res, 403, "Host not allowed");
+    if (!target) return plain(res, 400, "bad request");
     const read = req.method === "GET" || req.method === "HEAD";
     // ?token= on a GET: set the cookie and send the browser on without the token in its address bar.
-    const queryToken = url.searchParams.get("token");
+    const queryToken = target.query.get("token");
     if (read && queryToken !== null) {
       if (!tokenMatches(config.token, queryToken)) return plain(res, 403, "wrong token");
-      url.searchParams.delete("token");
-      return plain(res, 303, "see other", { Location: `${url.pathname}${url.search}`, "Set-Cookie": tokenCookie(config.token) });
+      target.query.delete("token");
+      return plain(res, 303, "see other", { Location: localLocation(target.pathname, target.query), "Set-Cookie": tokenCookie(config.token, secure) });
     }
     const auth = authorize(config.token, presentedToken(req, false));
     if (!auth.ok) return plain(res, auth.status, auth.reason, auth.status === 401 ? { "WWW-Authenticate": "Bearer" } : {});
     if (!read) return plain(res, 405, "method not allowed", { Allow: "GET, HEAD" });
     if (!hub) return plain(res, 503, "starting");
-    if (url.pathname === "/metrics") {
+    if (target.pathname === "/metrics") {
       const text = await hub.metrics.text();
       res.writeHead(200, { ...SECURITY_HEADERS, "Content-Type": hub.metrics.contentType });
       return void res.end(req.method === "HEAD" ? undefined : text);
     }
-    if (url.pathname === "/feed") return plain(res, 426, "WebSocket upgrade required", { Upgrade: "websocket" });
-    if (!(await sendStatic(staticDir, url.pathname, res, req.method === "HEAD"))) plain(res, 404, "not found");
+    if (target.pathname === "/feed") return plain(res, 426, "WebSocket upgrade required", { Upgrade: "websocket" });
+    if (!(await sendStatic(staticDir, target.pathname, res, req.method === "HEAD", SECURITY_HEADERS))) plain(res, 404, "not found");
   }
 
-  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on("error", () => socket.destroy());
-    if (!hostAllowed(hosts, req.headers.host)) return refuseUpgrade(socket, 403, "Host not allowed");
-    if (!originAllowed(policy, req.headers.origin, req.headers.host)) return refuseUpgrade(socket, 403, "Origin not allowed");
+  /** `owner.ws` is set once the socket is ws's: from then on only ws writes to it, and a fault just closes it. */
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, owner: { ws: boolean }): void {
+    const target = requestTarget(req.url);
+    if (!hostsAllowed(req, target?.host)) return refuseOnSocket(socket, 403, "Host not allowed");
+    if (!originAllowed(policy, req.headers.origin, req.headers.host)) return refuseOnSocket(socket, 403, "Origin not allowed");
     const auth = authorize(config.token, presentedToken(req, true));
-    const feedPath = new URL(req.url ?? "/", "http://mltrace.invalid").pathname === "/feed";
+    const feedPath = target?.pathname === "/feed";
     const speaksFeed = offeredSubprotocols(req).includes(SUBPROTOCOL);
     if (!auth.ok) {
       // A page never sees the HTTP status of a refused upgrade: to a browser
       // a 403 and a closed port look alike. A well-formed feed request is
       // told with the close code instead (4401/4403 mirror 401/403), before
       // anything else is sent; anything else gets the HTTP status.
-      if (!feedPath || !speaksFeed) return refuseUpgrade(socket, auth.status, auth.reason);
-      return wss.handleUpgrade(req, socket, head, (ws) => ws.close(auth.status === 401 ? CLOSE_TOKEN_REQUIRED : CLOSE_WRONG_TOKEN, `auth refused: ${auth.reason}`));
+      if (!feedPath || !speaksFeed) return refuseOnSocket(socket, auth.status, auth.reason);
+      owner.ws = true;
+      return wss.handleUpgrade(req, socket, head, (ws) => {
+        // What the client sends before it reads our close frame still reaches
+        // ws's parser, and a bad frame is an 'error' (unheard, it would end
+        // the agent). ws has closed the connection itself by then.
+        ws.on("error", closedByWs);
+        ws.close(auth.status === 401 ? CLOSE_TOKEN_REQUIRED : CLOSE_WRONG_TOKEN, `auth refused: ${auth.reason}`);
+      });
     }
-    if (!feedPath) return refuseUpgrade(socket, 404, "not found");
-    if (!speaksFeed) return refuseUpgrade(socket, 400, `subprotocol ${SUBPROTOCOL} required`);
+    if (!target) return refuseOnSocket(socket, 400, "bad request");
+    if (!feedPath) return refuseOnSocket(socket, 404, "not found");
+    if (!speaksFeed) return refuseOnSocket(socket, 400, `subprotocol ${SUBPROTOCOL} required`);
     const feed = hub;
-    if (!feed) return refuseUpgrade(socket, 503, "starting");
+    if (!feed) return refuseOnSocket(socket, 503, "starting");
+    owner.ws = true;
     wss.handleUpgrade(req, socket, head, (ws) => feed.attach(ws));
   }
 
-  const server = createServer((req, res) => {
-    onRequest(req, res).catch(() => {
-      if (!res.headersSent) plain(res, 500, "internal error");
-      else res.destroy();
+  const onEachRequest = (req: IncomingMessage, res: ServerResponse) => {
+    onRequest(req, res).catch((err) => {
+      internalError(err);
+      // Nothing may escape here either: a rejection nobody handles ends node.
+      try {
+        if (!res.headersSent) return plain(res, 500, "internal error");
+      } catch {}
+      res.destroy();
     });
+  };
+  // https.Server is an http.Server over TLS: the same events, the same handlers.
+  const server: Server = config.tls ? createTlsServer({ cert: config.tls.cert, key: config.tls.key }, onEachRequest) : createServer(onEachRequest);
+  // The same guard for upgrades: an upgrade is not a request, and an exception
+  // in its handler would reach the event loop and end the agent.
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    const owner = { ws: false };
+    try {
+      onUpgrade(req, socket, head, owner);
+    } catch (err) {
+      internalError(err);
+      if (!owner.ws && !socket.destroyed) refuseOnSocket(socket, 500, "internal error");
+      else socket.destroy();
+    }
   });
-  server.on("upgrade", onUpgrade);
-  // Never let a broken client connection take the agent down.
-  server.on("clientError", (_err, socket) => socket.destroy());
+  // CONNECT (a proxy's method) is no route here; unheard, node drops the connection without a word.
+  server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
+    socket.on("error", () => socket.destroy());
+    refuseOnSocket(socket, 405, "method not allowed");
+  });
+  // A request node's parser refused (bad syntax, headers too big): say so
+  // unless a response is already under way on that connection, then close it.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (socket.writable && (socket as Socket).bytesWritten === 0 && err.code !== "ECONNRESET") {
+      const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+    socket.destroy();
+  });
 
   const address = await listen(server, config.host, config.port);
-  policy = { listenHost: config.host, port: address.port, allowHosts: config.allowHosts, allowOrigins: config.allowOrigins };
+  // After listen(): accept() can still fail (EMFILE when out of descriptors).
+  // That refuses one connection; unheard, it would end the agent.
+  server.on("error", internalError);
+  policy = { listenHost: config.host, port: address.port, allowHosts: config.allowHosts, allowOrigins: config.allowOrigins, secure };
   hosts = allowedHosts(policy);
 
   return {
-    url: `http://${bracketed(config.host)}:${address.port}`,
+    url: `${secure ? "https" : "http"}://${bracketed(config.host)}:${address.port}`,
     port: address.port,
     serve(source, host) {
       const feed = new FeedHub(source.current(), {

@@ -27,13 +27,13 @@ export function staticFile(dir: string, pathname: string): string | null {
 }
 
 /** Answers with the file, or false when there is none (the caller says 404). */
-export async function sendStatic(dir: string, pathname: string, res: ServerResponse, head: boolean): Promise<boolean> {
+export async function sendStatic(dir: string, pathname: string, res: ServerResponse, head: boolean, headers: Record<string, string>): Promise<boolean> {
   const file = staticFile(dir, pathname);
   if (!file) return false;
   try {
     if (!(await stat(file)).isFile()) return false;
     const body = await readFile(file);
-    res.writeHead(200, { "Content-Type": CONTENT_TYPES[extname(file)] ?? "application/octet-stream", "Content-Length": body.length });
+    res.writeHead(200, { ...headers, "Content-Type": CONTENT_TYPES[extname(file)] ?? "application/octet-stream", "Content-Length": body.length });
     res.end(head ? undefined : body);
     return true;
   } catch {

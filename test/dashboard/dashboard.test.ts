@@ -10,6 +10,7 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeEbpf } from "../helpers/ebpf.js";
 import { mltrace, pipeline, root, waitFor, type Running } from "../helpers/mltrace.js";
+import { makeCertificates } from "../helpers/tls.js";
 
 const ARTIFACTS = join(root, "build", "artifacts");
 const TOKEN_A = "dashboard-test-token-a-0123456789";
@@ -27,7 +28,7 @@ async function serve(args: string[], workload: string[]): Promise<Agent> {
   const run = mltrace(["serve", "--listen", "127.0.0.1:0", ...args, "--", pipeline, ...workload]);
   let port = 0;
   await waitFor("the agent's address", () => {
-    port = Number(/mltrace: dashboard http:\/\/127\.0\.0\.1:(\d+)\//.exec(run.stderr())?.[1] ?? 0);
+    port = Number(/mltrace: dashboard https?:\/\/127\.0\.0\.1:(\d+)\//.exec(run.stderr())?.[1] ?? 0);
     return port > 0 || run.child.exitCode !== null;
   }, 20_000);
   if (!port) throw new Error(`mltrace serve did not start:\n${run.stderr()}`);
@@ -44,8 +45,21 @@ async function stop(agent: Agent | undefined): Promise<void> {
 
 /** Opens agent A's dashboard with its token (the fragment survives the redirect that drops the token). */
 async function openOn(page: Page, agent: Agent, hash = ""): Promise<void> {
-  await page.goto(`http://127.0.0.1:${agent.port}/?token=${TOKEN_A}${hash}`);
+  const response = await page.goto(`http://127.0.0.1:${agent.port}/?token=${TOKEN_A}${hash}`);
   expect(page.url()).toBe(`http://127.0.0.1:${agent.port}/${hash}`);
+  expect(response?.headers()["content-security-policy"]).toMatch(/frame-ancestors 'none'/);
+}
+
+/**
+ * What the Content-Security-Policy blocked on the page: the violation events
+ * (recorded from the first script on) and Chromium's console reports of them.
+ */
+function cspViolations(page: Page): () => Promise<string[]> {
+  const reported: string[] = [];
+  page.on("console", (m) => {
+    if (/Content Security Policy|Refused to (load|execute|evaluate|apply|connect|frame)/i.test(m.text())) reported.push(m.text());
+  });
+  return async () => [...reported, ...(await page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? []))];
 }
 
 /** The card of the agent at `url` (its sub line names the URL). */
@@ -73,6 +87,10 @@ describeEbpf("dashboard in a browser", () => {
       colorScheme: "dark",
     });
     context.on("request", (r) => requested.push(r.url()));
+    await context.addInitScript(() => {
+      const seen: string[] = ((window as unknown as { cspViolations: string[] }).cspViolations = []);
+      document.addEventListener("securitypolicyviolation", (e) => seen.push(`${e.violatedDirective} blocked ${e.blockedURI}`));
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -85,6 +103,7 @@ describeEbpf("dashboard in a browser", () => {
     const page = await context!.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
+    const violations = cspViolations(page);
     const sockets: string[] = [];
     page.on("websocket", (ws) => sockets.push(ws.url()));
     // the agent sets the cookie and sends the browser on without the token in its address bar
@@ -131,6 +150,8 @@ describeEbpf("dashboard in a browser", () => {
     expect(new Set(requested.map((u) => new URL(u).host))).toEqual(new Set([`127.0.0.1:${a!.port}`]));
     expect(new Set(sockets.map((u) => new URL(u).host))).toEqual(new Set([`127.0.0.1:${a!.port}`, `localhost:${b!.port}`]));
     expect(errors).toEqual([]);
+    // Under the served CSP (no inline script or style, eval only for protobufjs's decoders) nothing was blocked.
+    expect(await violations()).toEqual([]);
     await page.close();
   });
 
@@ -150,6 +171,33 @@ describeEbpf("dashboard in a browser", () => {
       await page.close();
     } finally {
       await stop(c);
+    }
+  });
+
+  it("over https, the page opens its agent's feed with wss, under the same CSP", async () => {
+    const certs = makeCertificates();
+    const d = await serve(["--token", TOKEN_A, "--tls-cert", certs.cert, "--tls-key", certs.key], ["--workers", "1", "--threads", "1", "--batches", "100000"]);
+    // A browser of its own that accepts the test CA's certificate (Chromium has no flag to add one CA).
+    const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: CHROMIUM_ARGS });
+    try {
+      const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+      const violations = cspViolations(page);
+      const sockets: string[] = [];
+      page.on("websocket", (ws) => sockets.push(ws.url()));
+      await page.goto(`https://127.0.0.1:${d.port}/?token=${TOKEN_A}`);
+      expect(page.url()).toBe(`https://127.0.0.1:${d.port}/`);
+      const own = `wss://127.0.0.1:${d.port}/feed`;
+      await card(page, own).locator('[data-k="status"]', { hasText: "live" }).waitFor({ timeout: 15_000 });
+      await card(page, own).locator('tr[data-role="trainer"]').first().waitFor({ timeout: 15_000 });
+      expect(sockets).toEqual([own]);
+      // a ws:// agent from an https page: the browser would block it; the card says why
+      const plain = `ws://localhost:${b!.port}/feed`;
+      await page.evaluate((hash) => (location.hash = hash), `#agents=${plain}|${TOKEN_B}`);
+      await expect.poll(() => card(page, plain).locator('[data-k="status"]').innerText(), { timeout: 10_000 }).toMatch(/only wss:\/\//);
+      expect(await violations()).toEqual([]);
+    } finally {
+      await browser.close();
+      await stop(d);
     }
   });
 

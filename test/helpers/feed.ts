@@ -6,8 +6,7 @@ import { WebSocket } from "ws";
 import { decodeFeed, SUBPROTOCOL, type FeedBody } from "../../src/feed/frames.js";
 import { SnapshotChannel } from "../../src/model/channel.js";
 import type { LiveModel } from "../../src/model/live.js";
-import type { QueueLimits } from "../../src/serve/client-queue.js";
-import { startFeedServer, type FeedServer } from "../../src/serve/server.js";
+import { startFeedServer, type FeedServer, type ServerConfig } from "../../src/serve/server.js";
 import { model, sample } from "./snapshots.js";
 
 export const TOKEN = "test-token-0123456789abcdef";
@@ -22,8 +21,8 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function testServer(options: { limits?: QueueLimits; staticDir?: string; allowOrigins?: string[] } = {}): Promise<TestServer> {
-  const server = await startFeedServer({ host: "127.0.0.1", port: 0, token: TOKEN, allowHosts: [], allowOrigins: options.allowOrigins ?? [], limits: options.limits, staticDir: options.staticDir });
+export async function testServer(options: Partial<ServerConfig> = {}): Promise<TestServer> {
+  const server = await startFeedServer({ host: "127.0.0.1", port: 0, token: TOKEN, allowHosts: [], allowOrigins: [], ...options });
   const m: LiveModel = model();
   const channel = new SnapshotChannel(m.current);
   server.serve(channel, host);
@@ -137,4 +136,17 @@ export function reflectionDecoder(helloBytes: Uint8Array): (bytes: Uint8Array) =
   const root = (protobuf.Root as unknown as { fromDescriptor(b: Uint8Array): protobuf.Root }).fromDescriptor(descriptor);
   const Feed = root.lookupType("mltrace.v1.FeedMessage");
   return (bytes) => Feed.toObject(Feed.decode(bytes), { longs: Number, enums: String, defaults: true, arrays: true });
+}
+
+/** Writes `bytes` on a fresh connection, half-closes, and returns all that came back until the server closed. */
+export function rawExchange(address: string, bytes: string | Buffer, timeoutMs = 2000): Promise<Buffer> {
+  const [hostname, port] = address.split(":");
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const socket = connect(Number(port), hostname!, () => socket.end(bytes));
+    socket.on("data", (d) => chunks.push(d));
+    socket.setTimeout(timeoutMs, () => socket.destroy());
+    socket.on("error", () => {});
+    socket.on("close", () => resolve(Buffer.concat(chunks)));
+  });
 }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { mltraceSync } from "../helpers/mltrace.js";
+import { makeCertificates } from "../helpers/tls.js";
 
 function oneLine(args: string[], pattern: RegExp): void {
   const r = mltraceSync(args);
@@ -24,6 +25,20 @@ it("serve refuses a bad --listen, a remote address without --allow-remote, an un
   oneLine(["serve", "--token", "short", ...cmd], /at least 16 characters/);
   oneLine(["serve", "--token", "a".repeat(20), "--token-file", "/etc/hostname", ...cmd], /either --token or --token-file/);
   oneLine(["serve", "--allow-origin", "not a url", ...cmd], /--allow-origin wants an origin/);
+  expect(existsSync(marker)).toBe(false);
+});
+
+it("serve refuses TLS files that cannot serve, each in one line, before launching anything", () => {
+  const marker = join(mkdtempSync(join(tmpdir(), "mltrace-serve-cli-")), "launched");
+  const c = makeCertificates();
+  const serve = (cert: string, key: string, pattern: RegExp) => oneLine(["serve", "--tls-cert", cert, "--tls-key", key, "--", "touch", marker], pattern);
+  oneLine(["serve", "--tls-cert", c.cert, "--", "touch", marker], /--tls-cert and --tls-key go together/);
+  serve("/nonexistent/cert.pem", c.key, /cannot read --tls-cert \/nonexistent\/cert\.pem: ENOENT/);
+  serve(c.cert, "/nonexistent/key.pem", /cannot read --tls-key \/nonexistent\/key\.pem: ENOENT/);
+  serve(c.key, c.key, /--tls-cert \S+server\.key is not a PEM certificate/);
+  serve(c.cert, c.cert, /--tls-key \S+server\.pem is not a PEM private key/);
+  serve(c.cert, c.otherKey, /--tls-key \S+ca\.key is not the key of --tls-cert \S+server\.pem/);
+  serve(c.expired, c.key, /--tls-cert \S+expired\.pem expired on Jan {2}2 00:00:00 2020 GMT/);
   expect(existsSync(marker)).toBe(false);
 });
 

@@ -11,6 +11,7 @@ import { alive } from "../helpers/bpf-held.js";
 import { describeEbpf } from "../helpers/ebpf.js";
 import { reader } from "../helpers/feed.js";
 import { cli, mltrace, pipeline, waitFor } from "../helpers/mltrace.js";
+import { makeCertificates } from "../helpers/tls.js";
 
 const TOKEN = "connect-token-0123456789abcdef";
 // A server of our own, so a user's tmux is never touched.
@@ -59,7 +60,15 @@ describeEbpf("mltrace top --connect and --serve", () => {
     const dir = mkdtempSync(join(tmpdir(), "mltrace-top-serve-"));
     const err = join(dir, "stderr");
     const pid = startTop(`exec ${process.execPath} ${cli} top --serve 127.0.0.1:0 --interval 0.5 -- ${pipeline} --workers 2 --threads 2 --batches 100000 --slow-loader 2>${err}`);
-    await waitFor("the dashboard line", () => /dashboard http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}/.test(readFileSync(err, "utf8")), 20_000);
+    // the shell in the pane creates the file when it starts: until then there is nothing to read
+    const written = () => {
+      try {
+        return readFileSync(err, "utf8");
+      } catch {
+        return "";
+      }
+    };
+    await waitFor("the dashboard line", () => /dashboard http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}/.test(written()), 20_000);
     const [, address, token] = /dashboard http:\/\/(127\.0\.0\.1:\d+)\/\?token=([0-9a-f]{64})/.exec(readFileSync(err, "utf8"))!;
     await waitFor("the roles on screen", () => /dataloader 1/.test(screen()), 20_000);
     const feed = reader(address!, { token });
@@ -70,6 +79,47 @@ describeEbpf("mltrace top --connect and --serve", () => {
     tmux("send-keys", "-t", "top", "q");
     await waitFor("top to exit", () => !alive(pid), 10_000);
     expect(await feed.closed).toBe(1001);
+  });
+
+  it("top --connect wss:// with --ca shows a TLS agent; without the CA it says the certificate is not trusted", async () => {
+    const c = makeCertificates();
+    const agent = mltrace(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN, "--tls-cert", c.cert, "--tls-key", c.key, "--interval", "0.5", "--", pipeline, "--workers", "2", "--threads", "1", "--batches", "100000"]);
+    const dir = mkdtempSync(join(tmpdir(), "mltrace-connect-tls-"));
+    try {
+      await waitFor("the agent's address", () => /dashboard https:\/\/127\.0\.0\.1:\d+\//.test(agent.stderr()), 20_000);
+      const address = /dashboard https:\/\/(127\.0\.0\.1:\d+)\//.exec(agent.stderr())![1]!;
+      const pid = startTop(`exec ${process.execPath} ${cli} top --connect wss://${address} --ca ${c.ca} --token ${TOKEN}`);
+      await waitFor("the remote roles on screen over wss", () => /dataloader 1/.test(screen()) && /trainer/.test(screen()), 20_000);
+      expect(screen()).toMatch(/pipeline \(pid \d+\)/);
+      tmux("send-keys", "-t", "top", "q");
+      await waitFor("top to exit", () => !alive(pid), 10_000);
+      tmux("kill-server");
+
+      const cases = [
+        { args: `--connect wss://${address} --token ${TOKEN}`, expected: /cannot connect to wss:\/\/127\.0\.0\.1:\d+\/feed: the agent's certificate is not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\); give the CA that signed it with --ca FILE/ },
+        { args: `--connect ws://${address} --ca ${c.ca} --token ${TOKEN}`, expected: /--ca is for a wss:\/\/ agent/ },
+        { args: `--connect wss://${address} --ca ${c.key} --token ${TOKEN}`, expected: /--ca \S+server\.key is not a PEM certificate/ },
+      ];
+      for (const [i, k] of cases.entries()) {
+        const err = join(dir, `err${i}`);
+        const shell = startTop(`${process.execPath} ${cli} top ${k.args} 2>${err}; echo $? > ${err}.status; sleep 30`);
+        await waitFor("top to give up", () => {
+          try {
+            return readFileSync(`${err}.status`, "utf8").trim() !== "";
+          } catch {
+            return false;
+          }
+        }, 10_000);
+        expect(Number(readFileSync(`${err}.status`, "utf8"))).not.toBe(0);
+        const lines = readFileSync(err, "utf8").trim().split("\n");
+        expect(lines, lines.join("\n")).toHaveLength(1);
+        expect(lines[0]).toMatch(k.expected);
+        tmux("kill-server");
+        await waitFor("the pane to end", () => !alive(shell), 5000);
+      }
+    } finally {
+      agent.child.kill("SIGTERM");
+    }
   });
 
   it("exits with one line on a wrong token or a bad URL", async () => {

@@ -7,22 +7,26 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { CLOSE_TOKEN_REQUIRED, CLOSE_WRONG_TOKEN, SUBPROTOCOL, encodeClientMessage } from "../../src/feed/frames.js";
-import { TOKEN, rawUpgrade, reader, sleep, testServer, type TestServer } from "../helpers/feed.js";
+import { TOKEN, rawExchange, rawUpgrade, reader, sleep, testServer, type TestServer } from "../helpers/feed.js";
 import { waitFor } from "../helpers/mltrace.js";
 
 let t: TestServer;
 let staticDir: string;
+let internalErrors: unknown[];
 
 beforeEach(async () => {
   staticDir = mkdtempSync(join(tmpdir(), "mltrace-dashboard-"));
   writeFileSync(join(staticDir, "index.html"), "<!doctype html><title>dashboard</title>");
   writeFileSync(join(staticDir, "app.js"), "console.log(1)");
-  t = await testServer({ staticDir, allowOrigins: ["http://dash.example:8080"] });
+  internalErrors = [];
+  t = await testServer({ staticDir, allowOrigins: ["http://dash.example:8080"], onInternalError: (e) => internalErrors.push(e) });
   t.tick();
 });
 
 afterEach(async () => {
   await t.close();
+  // Every answer here is a designed one: none may come from the fault guard.
+  expect(internalErrors).toEqual([]);
 });
 
 interface Answer {
@@ -113,6 +117,11 @@ it("accepts the token as bearer, cookie (set by ?token=) or subprotocol, and sel
   expect(page.status).toBe(200);
   expect(page.headers["content-type"]).toMatch(/^text\/html/);
   expect(page.body).toContain("<title>dashboard</title>");
+  // the page may run only its own scripts, embed no plugin, and never be framed
+  const csp = String(page.headers["content-security-policy"]).split(/;\s*/);
+  expect(csp).toEqual(expect.arrayContaining(["script-src 'self' 'unsafe-eval'", "object-src 'none'", "frame-ancestors 'none'", "default-src 'none'"]));
+  expect(csp.join(";")).not.toMatch(/unsafe-inline|\*/);
+  expect(page.headers["x-frame-options"]).toBe("DENY");
   expect((await http("GET", "/app.js", { Cookie: cookie.split(";")[0]! })).headers["content-type"]).toMatch(/^text\/javascript/);
 
   const bySubprotocol = reader(t.address, { protocols: [SUBPROTOCOL, `mltrace.token.${TOKEN}`] });
@@ -174,4 +183,38 @@ it("closes only the client that sends a malformed message; the others keep recei
   good.ws.send(encodeClientMessage({ ping: { nonce: 42 } }));
   await waitFor("the pong", () => good.messages.some((m) => "status" in m && m.status.pong === 42), 2000);
   good.ws.close();
+});
+
+it("survives the requests that once ended it, and answers each as designed", async () => {
+  const status = (bytes: Buffer) => Number(/^HTTP\/1\.1 (\d+)/.exec(bytes.toString("latin1"))?.[1] ?? 0);
+  const upgrade = (path: string, headers: string[]) =>
+    `GET ${path} HTTP/1.1\r\nHost: ${t.address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${headers.map((h) => `${h}\r\n`).join("")}\r\n`;
+  // new URL("//", base) threw in the upgrade handler, before the token was checked
+  expect(status(await rawExchange(t.address, upgrade("//", [])))).toBe(401);
+  expect(status(await rawExchange(t.address, upgrade("//", [`Authorization: Bearer ${TOKEN}`, `Sec-WebSocket-Protocol: ${SUBPROTOCOL}`])))).toBe(404);
+  // decodeURIComponent("%") threw: a cookie that is not valid percent-encoding is a wrong token
+  const badCookie = await rawExchange(t.address, upgrade("/feed", ["Cookie: mltrace_token=%", `Sec-WebSocket-Protocol: ${SUBPROTOCOL}`]));
+  expect(status(badCookie)).toBe(101);
+  expect(badCookie.toString("latin1")).toContain("auth refused: wrong token");
+  expect((await http("GET", "/", { Cookie: "mltrace_token=%; mltrace_token=%E0%A4%A" })).status).toBe(403);
+  // "//host/path" is a path on this server, not a host: not /metrics, and never a redirect elsewhere
+  expect((await http("GET", "//evil.example/metrics", { Authorization: `Bearer ${TOKEN}` })).status).toBe(404);
+  const redirect = await http("GET", `//evil.example/?token=${TOKEN}`);
+  expect(redirect.status).toBe(303);
+  expect(redirect.headers.location).toBe("/evil.example/");
+  // absolute-form targets are read, and their host must be this machine's as Host must
+  const absolute = (url: string) => `GET ${url} HTTP/1.1\r\nHost: ${t.address}\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`;
+  expect(status(await rawExchange(t.address, absolute(`http://${t.address}/metrics`)))).toBe(200);
+  expect(status(await rawExchange(t.address, absolute("http://evil.example/metrics")))).toBe(403);
+  expect(status(await rawExchange(t.address, `OPTIONS * HTTP/1.1\r\nHost: ${t.address}\r\n\r\n`))).toBe(400);
+  // CONNECT is no route: said so (node alone drops the connection without a word)
+  expect(status(await rawExchange(t.address, `CONNECT ${t.address} HTTP/1.1\r\nHost: ${t.address}\r\n\r\n`))).toBe(405);
+  // node's parser refuses these; the answer says so instead of a silent close
+  expect(status(await rawExchange(t.address, "GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"))).toBe(400);
+  expect(status(await rawExchange(t.address, `GET / HTTP/1.1\r\nHost: ${t.address}\r\nX: ${"a".repeat(20_000)}\r\n\r\n`))).toBe(431);
+  // and a client on a refused upgrade that keeps writing garbage frames is closed, not an uncaught 'error'
+  const garbage = Buffer.concat([Buffer.from(upgrade("/feed", [`Sec-WebSocket-Protocol: ${SUBPROTOCOL}`])), Buffer.from([0x8f, 0x80, 0, 0, 0, 0])]);
+  expect(status(await rawExchange(t.address, garbage))).toBe(101);
+  expect((await http("GET", "/metrics", { Authorization: `Bearer ${TOKEN}` })).status).toBe(200);
 });
