@@ -47,6 +47,7 @@ static Napi::Object SchedThread(Napi::Env env) {
   FIELD(f, T, migrations);
   FIELD(f, T, faults_minor);
   FIELD(f, T, faults_major);
+  FIELD(f, T, io_wait_ns);
   FIELD(f, T, runq_hist);
   FIELD(f, T, offcpu_hist);
   FIELD(f, T, off_since);

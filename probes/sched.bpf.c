@@ -219,9 +219,11 @@ static __always_inline bool account_run(bool btf, bool preempt, struct mlt_sched
 				__u64 off = arrived - t->off_since;
 				__u64 slept = off > waited ? off - waited : 0;
 
-				if (t->phase == MLT_PHASE_BLOCKED)
+				if (t->phase == MLT_PHASE_BLOCKED) {
 					t->iowait_ns += slept;
-				else
+					if (t->flags & MLT_THREAD_IN_IOWAIT)
+						t->io_wait_ns += slept;
+				} else
 					t->sleep_ns += slept;
 				t->offcpu_hist[hist_slot(slept) & (MLT_HIST_SLOTS - 1)]++;
 				t->wakeups++;
@@ -255,6 +257,12 @@ static __always_inline bool account_run(bool btf, bool preempt, struct mlt_sched
 		t->off_since = 0;
 	}
 
+	/* What the kernel itself calls I/O wait (io_schedule() sets in_iowait):
+	 * block I/O, page-cache reads in flight; not every D-state sleep. */
+	if (btf ? BPF_CORE_READ_BITFIELD(prev, in_iowait) : BPF_CORE_READ_BITFIELD_PROBED(prev, in_iowait))
+		t->flags |= MLT_THREAD_IN_IOWAIT;
+	else
+		t->flags &= ~MLT_THREAD_IN_IOWAIT;
 	if (state & TASK_DEAD)
 		t->phase = MLT_PHASE_DEAD;
 	else if (state == TASK_RUNNING)

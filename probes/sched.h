@@ -34,6 +34,7 @@ enum mlt_phase {
 
 /* mlt_sched_thread.flags */
 #define MLT_THREAD_BASELINE 1u /* the seen_* fields hold the task's own counters */
+#define MLT_THREAD_IN_IOWAIT 2u /* it switched out blocked with in_iowait set (io_schedule) */
 
 /*
  * Value of the `records` array (one slot per traced thread; `thread_slot`
@@ -75,6 +76,7 @@ struct mlt_sched_thread {
 	__u64 migrations;           /* same meaning as se.nr_migrations */
 	__u64 faults_minor;         /* task_struct.min_flt (getrusage ru_minflt) */
 	__u64 faults_major;         /* task_struct.maj_flt (getrusage ru_majflt) */
+	__u64 io_wait_ns;           /* the part of iowait_ns spent waiting for I/O: in_iowait at switch-out */
 	/* Cold: who the thread is. */
 	__u32 tid;                  /* 0: the slot is free */
 	__u32 tgid;

@@ -62,6 +62,7 @@ const threadSpec = {
   migrations: "u64",
   faults_minor: "u64",
   faults_major: "u64",
+  io_wait_ns: "u64",
   runq_hist: "u64[]",
   offcpu_hist: "u64[]",
   phase: "u32",

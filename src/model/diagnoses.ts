@@ -9,6 +9,7 @@ import { cpuThrottled } from "./rules/cpu-throttled.js";
 import { faultChurn } from "./rules/fault-churn.js";
 import { faultStorm } from "./rules/fault-storm.js";
 import { inputBound } from "./rules/input-bound.js";
+import { ioBound } from "./rules/io-bound.js";
 import { numaRemote } from "./rules/numa-remote.js";
 import { oversubscription } from "./rules/oversubscription.js";
 import { reclaimStalls } from "./rules/reclaim-stalls.js";
@@ -20,6 +21,7 @@ export { CPU_THROTTLED } from "./rules/cpu-throttled.js";
 export { FAULT_CHURN } from "./rules/fault-churn.js";
 export { FAULT_STORM } from "./rules/fault-storm.js";
 export { INPUT_BOUND } from "./rules/input-bound.js";
+export { IO_BOUND } from "./rules/io-bound.js";
 export { NUMA_REMOTE } from "./rules/numa-remote.js";
 export { OVERSUBSCRIPTION } from "./rules/oversubscription.js";
 export { RECLAIM_STALLS } from "./rules/reclaim-stalls.js";
@@ -27,7 +29,7 @@ export { RECLAIM_STALLS } from "./rules/reclaim-stalls.js";
 // Intervals shorter than this say too little to judge.
 const MIN_WALL_S = 0.1;
 
-const RULES: Rule[] = [inputBound, faultStorm, cpuContention, oversubscription, cpuThrottled, faultChurn, reclaimStalls, numaRemote, cpuMigrations];
+const RULES: Rule[] = [inputBound, ioBound, faultStorm, cpuContention, oversubscription, cpuThrottled, faultChurn, reclaimStalls, numaRemote, cpuMigrations];
 const ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
 export function diagnose(r: DiagnosisInput): Diagnosis[] {

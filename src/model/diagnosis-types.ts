@@ -13,7 +13,8 @@ export type DiagnosisId =
   | "fault-churn"
   | "fault-storm"
   | "numa-remote"
-  | "reclaim-stalls";
+  | "reclaim-stalls"
+  | "io-bound";
 
 /** A thing a diagnosis is about, named so a view can point at it. */
 export interface DiagnosisSubject {
@@ -43,6 +44,8 @@ export interface Times {
 }
 
 export interface ThreadInput extends Times {
+  /** the part of iowait_ns the kernel marked as waiting for I/O (in_iowait) */
+  io_wait_ns?: number;
   tid: number;
   pid: number;
   role: string;
@@ -94,6 +97,8 @@ export interface DiagnosisInput {
   root?: RootProcessInput;
   /** /sys/kernel/mm/transparent_hugepage/enabled's selected mode */
   thp_enabled?: string;
+  /** block I/O over the span (io family): per device, and the device latency */
+  io?: { devices: { name: string; read_bytes: number; write_bytes: number }[]; device_latency_us: { p50: number; p90: number; p99: number }; pagecache_misses: number };
   /** reclaim stalls over the span (faults family), and the memory cgroup limit over the root */
   reclaim?: { stalls: number; memory_limit?: { version: number; path: string; limit_bytes: number } };
   /** major faults per process and file over the span (faults family) */

@@ -212,6 +212,7 @@ function threadRow(t: ThreadSample, role: Role): ThreadStats {
     runq_wait_ns: t.runq_wait_ns,
     sleep_ns: t.sleep_ns,
     iowait_ns: t.iowait_ns,
+    io_wait_ns: t.io_wait_ns,
     switches_voluntary: t.switches_voluntary,
     switches_involuntary: t.switches_involuntary,
     wakeups: t.wakeups,
@@ -236,6 +237,7 @@ function processRow(p: ProcessSample, c: Counters, threads: number, role: Proces
     runq_wait_ns: c.runq_wait_ns,
     sleep_ns: c.sleep_ns,
     iowait_ns: c.iowait_ns,
+    io_wait_ns: c.io_wait_ns,
     switches_voluntary: c.switches_voluntary,
     switches_involuntary: c.switches_involuntary,
     wakeups: c.wakeups,
@@ -433,6 +435,7 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
   const diagnoses = diagnose({
     duration_s,
     fault_files: faultFiles,
+    ...(cur.families.includes("io") ? { io: { devices, device_latency_us: percentiles(slots.device_hist), pagecache_misses: totals.pagecache_misses } } : {}),
     ...(cur.families.includes("faults") ? { reclaim: { stalls: totals.reclaim_stalls, ...(cur.memory_limit ? { memory_limit: cur.memory_limit } : {}) } } : {}),
     major_latency_us: percentiles(slots.major_latency_hist),
     sched: { ...totals, preempted_by },

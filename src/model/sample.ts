@@ -6,6 +6,8 @@ export interface SchedCounters {
   runq_wait_ns: number;
   sleep_ns: number;
   iowait_ns: number;
+  /** the part of iowait_ns the kernel marked as waiting for I/O (in_iowait) */
+  io_wait_ns: number;
   switches_voluntary: number;
   switches_involuntary: number;
   wakeups: number;
@@ -17,6 +19,7 @@ export const schedCounterNames: readonly (keyof SchedCounters)[] = [
   "runq_wait_ns",
   "sleep_ns",
   "iowait_ns",
+  "io_wait_ns",
   "switches_voluntary",
   "switches_involuntary",
   "wakeups",
@@ -305,6 +308,7 @@ export function zeroCounters(): ThreadCounters {
     runq_wait_ns: 0,
     sleep_ns: 0,
     iowait_ns: 0,
+    io_wait_ns: 0,
     switches_voluntary: 0,
     switches_involuntary: 0,
     wakeups: 0,

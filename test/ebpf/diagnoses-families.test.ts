@@ -151,6 +151,34 @@ describeEbpf("diagnoses of limits and faults on real workloads", () => {
     expect(found(report, "reclaim-stalls"), JSON.stringify(report.diagnoses)).toBeUndefined();
   });
 
+  it("io-bound: DataLoader workers making small random O_DIRECT reads, named device, bytes the workload's own", () => {
+    const file = coldFile(dir, 128);
+    const { report, stdout } = trace(["/usr/bin/python3", join(root, "test", "workloads", "torch_odirect.py"), file, "--batches", "60", "--reads-per-item", "64"]);
+    const own = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    const d = found(report, "io-bound");
+    expect(d, JSON.stringify(report.diagnoses)).toBeDefined();
+    const disk = report.io.devices.find((x: any) => x.read_bytes > 0);
+    expect(d!.subjects).toEqual([expect.objectContaining({ kind: "device", name: disk.name })]);
+    const workers = report.processes.filter((p: any) => p.role === "dataloader");
+    const read = workers.reduce((n: number, p: any) => n + p.read_bytes, 0);
+    // O_DIRECT: every byte the workers asked for is a block request of theirs (and a page or two of their own start).
+    expect(read).toBeGreaterThanOrEqual(own.read_bytes);
+    expect(read).toBeLessThan(own.read_bytes + 2 ** 20);
+    // The kernel's I/O wait is a part of the blocked time, here nearly all of it.
+    for (const w of workers) {
+      expect(w.io_wait_ns).toBeLessThanOrEqual(w.iowait_ns);
+      expect(w.io_wait_ns).toBeGreaterThan(0.9 * w.iowait_ns);
+    }
+    expect(d!.evidence.io_wait_share).toBeGreaterThanOrEqual(0.25);
+  });
+
+  it("io-bound: silent for the same reads from a warm page cache", () => {
+    const file = join(dir, "dataset.bin");
+    readFileSync(file);
+    const { report } = trace(["/usr/bin/python3", join(root, "test", "workloads", "torch_odirect.py"), file, "--batches", "60", "--reads-per-item", "64", "--buffered"]);
+    expect(found(report, "io-bound"), JSON.stringify(report.diagnoses)).toBeUndefined();
+  });
+
   it("fault-storm: DataLoader workers gathering random rows of a cold mmap'd file, named, their faults the kernel's", () => {
     const file = coldFile(dir, 256);
     const { report } = trace(["/usr/bin/python3", join(root, "test", "workloads", "torch_mmap.py"), file, "--batches", "60", "--batch-size", "32"]);
