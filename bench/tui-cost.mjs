@@ -3,8 +3,8 @@
 // thread, DataLoader workers of 5 threads each, respawned every epoch):
 //  - model: building one interval report, against the number of threads that
 //    exited before the interval (a long run accumulates them);
-//  - frame: Ink composing the 100×30 frame (its renderTime), with and without
-//    src/views/tui/ink-speedups.ts, one frame a second as in `top`.
+//  - frame: Ink composing the 100×30 frame (its renderTime), one frame a
+//    second as in `top`.
 // No eBPF: this isolates the user-space parts. Run from the repo root after
 // `make`:  node bench/tui-cost.mjs [--model-only]
 import { spawnSync } from "node:child_process";
@@ -72,12 +72,11 @@ async function modelCost(exitedThreads) {
   return median(times);
 }
 
-/** In a child process (the speed-ups patch Ink for good): median renderTime over `frames` frames. */
-async function frameCost(frames, speedups) {
+/** In a child process (a fresh Ink): median renderTime over `frames` frames. */
+async function frameCost(frames) {
   process.env.NODE_ENV = "production";
   const { render } = await import("ink");
   const { createElement } = await import("react");
-  if (speedups) await (await import(new URL("views/tui/ink-speedups.js", dist))).installInkSpeedups();
   const { Root } = await import(new URL("views/tui/root.js", dist));
   const { SnapshotChannel } = await import(new URL("model/channel.js", dist));
   class Terminal extends EventEmitter { columns = 100; rows = 30; isTTY = true; write() { return true; } }
@@ -98,7 +97,7 @@ async function frameCost(frames, speedups) {
 }
 
 if (process.argv[2] === "--frame") {
-  console.log(JSON.stringify(await frameCost(Number(process.argv[3]), process.argv[4] === "on")));
+  console.log(JSON.stringify(await frameCost(Number(process.argv[3]))));
   process.exit(0);
 }
 
@@ -109,9 +108,6 @@ for (const n of [0, 5000, 40000]) console.log(`| ${n} | ${(await modelCost(n)).t
 if (process.argv[2] === "--model-only") process.exit(0);
 const frames = 20;
 console.log(`\nInk composing a 100×30 frame of the overview (renderTime, ms, median of ${frames - 3} frames at 1 per second):\n`);
-console.log("| Ink | ms |\n|---|---|");
-for (const mode of ["off", "on"]) {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--frame", String(frames), mode], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(r.stderr);
-  console.log(`| ${mode === "on" ? "with ink-speedups" : "as shipped"} | ${Number(JSON.parse(r.stdout.trim().split("\n").pop())).toFixed(1)} |`);
-}
+const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--frame", String(frames)], { encoding: "utf8" });
+if (r.status !== 0) throw new Error(r.stderr);
+console.log(`${Number(JSON.parse(r.stdout.trim().split("\n").pop())).toFixed(1)} ms`);

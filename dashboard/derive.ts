@@ -1,5 +1,7 @@
 // Model → what the views draw: numbers only, no DOM. Every rule a reader
 // might question (the straggler, the role shares) lives here, with tests.
+import { roleShares } from "../src/model/role-shares.js";
+import { roleNames } from "../src/model/roles.js";
 import type { Bucket, Report, RoleHistory, Snapshot } from "./types";
 
 /** The report a view shows: the whole session once the target exited, else the latest interval. */
@@ -7,12 +9,10 @@ export function reportOf(s: Snapshot | null): Report | null {
   return s ? (s.final ?? s.interval) : null;
 }
 
-/** Roles in the order every view lists them (the TUI's order). */
-export const ROLE_ORDER = ["trainer", "dataloader", "pin-memory", "intra-op", "other"] as const;
-
+/** Where `role` comes in the order every view lists roles (the model's, as the TUI shows them). */
 export function roleRank(role: string): number {
-  const i = (ROLE_ORDER as readonly string[]).indexOf(role);
-  return i < 0 ? ROLE_ORDER.length : i;
+  const i = (roleNames as readonly string[]).indexOf(role);
+  return i < 0 ? roleNames.length : i;
 }
 
 export interface RoleRow {
@@ -27,17 +27,9 @@ export interface RoleRow {
 
 /** Where each role's threads spent the report's interval, in CPUs. */
 export function roleRows(r: Report): RoleRow[] {
-  const wall = Math.max(r.duration_s, 1e-9) * 1e9;
   return [...r.roles]
     .sort((a, b) => roleRank(a.role) - roleRank(b.role))
-    .map((x) => ({
-      role: x.role,
-      processes: x.processes,
-      threads: x.threads,
-      oncpu: x.oncpu_ns / wall,
-      runq: x.runq_wait_ns / wall,
-      offcpu: (x.sleep_ns + x.iowait_ns) / wall,
-    }));
+    .map((x) => ({ role: x.role, processes: x.processes, threads: x.threads, ...roleShares(x, r.duration_s) }));
 }
 
 /** How many recent intervals the straggler rule looks at. */

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // mltrace's command line. Parses and validates; the commands do the work.
-import { setFlagsFromString } from "node:v8";
 import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
 import type * as Commander from "commander";
@@ -28,16 +27,6 @@ const tracing = async <T>(load: () => Promise<T>): Promise<T> => {
   startup.lap("addon");
   return load();
 };
-
-// mltrace's work comes once per interval (a sample, a report, a frame), so
-// most of its functions run a few times a second. V8 hands a function to its
-// optimising compiler once it has run a budget of bytecode (132 KB), and for
-// such lukewarm functions the compiling costs more CPU than the faster code
-// then saves: in `top` on a real PyTorch run, V8's compiler threads used as
-// much CPU as mltrace's own thread for minutes. With 32 times the budget,
-// code that loops over every thread or every cell of a frame is still
-// optimised within seconds (bench/top-cpu.mjs, README "Benchmarks").
-setFlagsFromString("--interrupt-budget=4194304");
 
 function positiveInteger(name: string) {
   return (value: string) => {

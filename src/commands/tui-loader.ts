@@ -1,6 +1,5 @@
 // Loading the TUI (Ink and React) for `top` and `demo`. Both libraries read
 // the environment once, when first imported, so this is where it is set.
-import { installInkSpeedups, registerInkLoadHooks } from "../views/tui/ink-speedups.js";
 import type { runTop as RunTop } from "./top.js";
 
 const CI_VARIABLES = ["CI", "CONTINUOUS_INTEGRATION"] as const;
@@ -15,10 +14,7 @@ export async function loadTop(): Promise<typeof RunTop> {
   const hidden = CI_VARIABLES.flatMap((name) => (name in process.env ? [[name, process.env[name]!] as const] : []));
   if (process.stdout.isTTY && process.stdin.isTTY) for (const [name] of hidden) delete process.env[name];
   try {
-    registerInkLoadHooks();
     const { runTop } = await import("./top.js");
-    // Cross-frame caches for Ink's text handling: most of a frame's CPU.
-    await installInkSpeedups();
     return runTop;
   } finally {
     for (const [name, value] of hidden) process.env[name] = value;

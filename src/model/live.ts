@@ -2,6 +2,7 @@
 // and source-agnostic: `mltrace top` feeds it live samples, a replay could
 // feed recorded ones, and frame tests build snapshots by hand.
 import { buildReport, type Report, type ReportContext, type TargetInfo } from "./report.js";
+import { roleShares } from "./role-shares.js";
 import { roleNames, type Role } from "./roles.js";
 import type { Sample } from "./sample.js";
 
@@ -99,17 +100,17 @@ export class LiveModel {
 }
 
 function appendHistory(history: RoleHistory[], r: Report): RoleHistory[] {
-  const wall = Math.max(r.duration_s, 1e-9) * 1e9;
   const push = (xs: number[] | undefined, x: number) => [...(xs ?? []), x].slice(-HISTORY_LENGTH);
   return roleNames.flatMap((role) => {
     const before = history.find((h) => h.role === role);
     const now = r.roles.find((x) => x.role === role);
     if (!before && !now) return [];
+    const shares = roleShares(now, r.duration_s);
     return [{
       role,
-      oncpu: push(before?.oncpu, (now?.oncpu_ns ?? 0) / wall),
-      runq: push(before?.runq, (now?.runq_wait_ns ?? 0) / wall),
-      offcpu: push(before?.offcpu, ((now?.sleep_ns ?? 0) + (now?.iowait_ns ?? 0)) / wall),
+      oncpu: push(before?.oncpu, shares.oncpu),
+      runq: push(before?.runq, shares.runq),
+      offcpu: push(before?.offcpu, shares.offcpu),
     }];
   });
 }

@@ -1,9 +1,12 @@
 // Frames of the TUI at a fixed 80×24, over model snapshots: what a user reads.
-import { createElement } from "react";
+import { createElement, Fragment } from "react";
+import chalk from "chalk";
+import { Box, Text } from "ink";
 import { render } from "ink-testing-library";
 import { describe, expect, it } from "vitest";
 import { App } from "../../src/views/tui/app.js";
 import { initialUi, reduceUi, type UiState } from "../../src/views/tui/keys.js";
+import { Lines, type Line } from "../../src/views/tui/lines.js";
 import { Root } from "../../src/views/tui/root.js";
 import { SnapshotChannel } from "../../src/views/tui/source.js";
 import type { TopSnapshot } from "../../src/model/live.js";
@@ -106,6 +109,59 @@ describe("top frames at 80×24", () => {
   it("help lists every key binding", () => {
     const text = frame(runningSnapshot(), { help: true });
     for (const key of ["q, ctrl+c", "tab", "1", "4", "s", "p", "?"]) expect(text).toContain(`  ${key} `);
+  });
+});
+
+describe("pre-fitted lines", () => {
+  const drawn = (node: ReturnType<typeof createElement>) => {
+    const { lastFrame, unmount } = render(createElement(Box, { flexDirection: "column", width: 60 }, node));
+    const text = lastFrame() ?? "";
+    unmount();
+    return text;
+  };
+  // The same lines as Ink draws them from their own text: one Text, the
+  // lines joined by newlines, a styled line as a nested Text.
+  const asInkText = (lines: Line[]) =>
+    createElement(
+      Text,
+      null,
+      ...lines.flatMap((l, i) => [
+        i > 0 ? "\n" : "",
+        typeof l === "string" ? l : createElement(Fragment, { key: i }, createElement(Text, { color: l.color, bold: l.bold, inverse: l.inverse }, l.text), l.after),
+      ]),
+    );
+
+  it("draws exactly what Ink draws for the same text, styles and trailing parts included", () => {
+    chalk.level = 3; // escape codes in the frame, as on a colour terminal
+    try {
+      const cases: Line[][] = [
+        ["one line"],
+        ["ROLE        PROC  THR", "trainer        1    1  ▁▂▃▄▅▆▇█", "", "   trailing spaces   ", "x"],
+        [{ text: "Where time goes", bold: true }, "dataloader 0  80.0", { text: " CRITICAL input-bound: waited 88%", color: "red" }, "  evidence:"],
+        [{ text: "mltrace top  pipeline (pid 100)  up 3.00 s  ", after: createElement(Text, { bold: true, color: "yellow" }, "PAUSED") }],
+        [{ text: "[1 Overview] 2 Tasks ".padEnd(60), inverse: true }, { text: "lost ", after: createElement(Text, { color: "red" }, "12") }],
+        ["a $& b $1 c", "…  └101  ·"],
+      ];
+      for (const lines of cases) {
+        const ours = drawn(createElement(Lines, { lines }));
+        expect(ours, JSON.stringify(lines)).toBe(drawn(asInkText(lines)));
+        expect(ours.length).toBeGreaterThan(0);
+      }
+      expect(drawn(createElement(Lines, { lines: [{ text: "red", color: "red" }] }))).toContain("\x1b[");
+    } finally {
+      chalk.level = 0;
+    }
+  });
+
+  it("draws a control character a traced process put in its name as ?", () => {
+    const text = drawn(createElement(Lines, { lines: ["comm \x1b[2Jevil\x07 end", "tab\there"] }));
+    expect(text).toBe("comm ?[2Jevil? end\ntab?here");
+  });
+
+  it("draws nothing for no lines, and every line of a long block", () => {
+    expect(drawn(createElement(Lines, { lines: [] }))).toBe("");
+    const many = Array.from({ length: 40 }, (_, i) => `row ${i}`);
+    expect(drawn(createElement(Lines, { lines: many })).split("\n")).toEqual(many);
   });
 });
 

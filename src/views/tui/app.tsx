@@ -1,6 +1,7 @@
 // The whole screen as a pure function of a snapshot and the view's state,
 // cut to width × height so it never scrolls (scrolling makes Ink redraw it
-// all: flicker).
+// all: flicker). Each panel is a memoised component drawing its lines as one
+// text node (lines.tsx); only the view on screen is built.
 import { Box, Text } from "ink";
 import type { TopSnapshot } from "../../model/live.js";
 import { count } from "../format.js";
@@ -9,6 +10,7 @@ import { exitText, Header } from "./header.js";
 import { Help } from "./help.js";
 import type { UiState } from "./keys.js";
 import { LatencyPanel } from "./latency.js";
+import { Lines, type StyledLine } from "./lines.js";
 import { RolesPanel } from "./roles.js";
 import { TaskTable } from "./tasks.js";
 import { fit } from "./text.js";
@@ -23,7 +25,7 @@ export interface AppProps {
 
 export function App({ snap, ui, width, height, color }: AppProps) {
   const report = snap.final ?? snap.interval;
-  const notices: { text: string; color?: string }[] = [];
+  const notices: StyledLine[] = [];
   if (snap.final) notices.push({ text: `${exitText(snap.final.target)}: summary of the whole session; q to quit`, color: "green" });
   if (snap.lost_events > 0) notices.push({ text: `${count(snap.lost_events)} events lost: totals are lower bounds`, color: "red" });
   // header 3 lines, notices, and one spare line so the cursor never scrolls the screen
@@ -31,15 +33,11 @@ export function App({ snap, ui, width, height, color }: AppProps) {
   return (
     <Box flexDirection="column" width={width}>
       <Header snap={snap} view={ui.view} paused={ui.paused} width={width} color={color} />
-      {notices.map((n, i) => (
-        <Text key={i} wrap="truncate" color={color ? n.color : undefined} bold={color}>
-          {fit(n.text, width)}
-        </Text>
-      ))}
+      <Lines lines={notices.map((n) => ({ text: fit(n.text, width), color: color ? n.color : undefined, bold: color }))} />
       {ui.help ? (
         <Help width={width} />
       ) : !report ? (
-        <Text>{fit(`waiting for the first interval (every ${snap.interval_s} s)…`, width)}</Text>
+        <Lines lines={[fit(`waiting for the first interval (every ${snap.interval_s} s)…`, width)]} />
       ) : (
         <View snap={snap} ui={ui} width={width} height={body} color={color} />
       )}
@@ -53,7 +51,7 @@ function View({ snap, ui, width, height, color }: AppProps) {
     case 1:
       return <TaskTable report={report} sort={ui.sort} withThreads width={width} maxRows={height} />;
     case 2:
-      return <LatencyPanel report={report} width={width} height={height} />;
+      return <LatencyPanel sched={report.sched} width={width} height={height} />;
     case 3:
       return <DiagnosesPanel diagnoses={report.diagnoses} width={width} detailed color={color} maxLines={height} />;
     default: {

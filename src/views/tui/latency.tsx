@@ -1,8 +1,9 @@
 // Run-queue and off-CPU latency histograms of the interval, side by side
 // when the terminal is wide enough.
-import { Text } from "ink";
+import { memo } from "react";
 import type { Report } from "../../model/report.js";
 import { count, micros } from "../format.js";
+import { Lines } from "./lines.js";
 import { fit } from "./text.js";
 
 type Bucket = { le_us: number; count: number };
@@ -24,8 +25,13 @@ function histogram(title: string, p: { p50: number; p90: number; p99: number }, 
   return out;
 }
 
-export function LatencyPanel({ report, width, height }: { report: Report; width: number; height: number }) {
-  const s = report.sched;
+export interface LatencyProps {
+  sched: Report["sched"];
+  width: number;
+  height: number;
+}
+
+function LatencyLines({ sched: s, width, height }: LatencyProps) {
   const sideBySide = width >= 100;
   const colWidth = sideBySide ? Math.floor((width - 2) / 2) : width;
   const rows = sideBySide ? height : Math.floor(height / 2);
@@ -34,5 +40,7 @@ export function LatencyPanel({ report, width, height }: { report: Report; width:
   const lines = sideBySide
     ? Array.from({ length: Math.max(runq.length, off.length) }, (_, i) => `${fit(runq[i] ?? "", colWidth).padEnd(colWidth)}  ${fit(off[i] ?? "", colWidth)}`)
     : [...runq, "", ...off];
-  return <Text>{lines.slice(0, height).map((line) => fit(line, width)).join("\n")}</Text>;
+  return <Lines lines={lines.slice(0, height).map((line) => fit(line, width))} />;
 }
+
+export const LatencyPanel = memo(LatencyLines);

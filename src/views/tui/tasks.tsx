@@ -1,10 +1,11 @@
 // The processes (and in the Tasks view their threads) with their roles,
 // sorted by the chosen column.
-import { Box, Text } from "ink";
+import { memo } from "react";
 import type { ProcessStats, Report, ThreadStats } from "../../model/report.js";
 import { perSecond, table } from "../format.js";
 import { roleLabel } from "../stat-text.js";
 import type { SortKey } from "./keys.js";
+import { Lines } from "./lines.js";
 import { fit, pct } from "./text.js";
 
 export interface TasksProps {
@@ -39,22 +40,22 @@ function cells(r: Row, wall: number, seconds: number, thread: boolean): string[]
   ];
 }
 
-export function TaskTable({ report, sort, withThreads, width, maxRows }: TasksProps) {
+function TaskLines({ report, sort, withThreads, width, maxRows }: TasksProps) {
   const wall = Math.max(report.duration_s * 1e9, 1);
   const by = (a: Row, b: Row) => sortValue[sort](a) - sortValue[sort](b) || a.pid - b.pid;
   const rows = [["PID", "ROLE", "COMM", "CPU%", "RUNQ%", "OFF%", "VCSW", "IVCSW", ""]];
+  const threadsOf = new Map<number, ThreadStats[]>();
+  // grouped once: a filter per process is quadratic in a job of thousands of threads
+  if (withThreads) for (const t of report.threads) threadsOf.get(t.pid)?.push(t) ?? threadsOf.set(t.pid, [t]);
   for (const p of [...report.processes].sort(by)) {
     rows.push(cells(p, wall, report.duration_s, false));
-    if (!withThreads) continue;
-    for (const t of report.threads.filter((t) => t.pid === p.pid).sort(by)) rows.push(cells(t, wall, report.duration_s, true));
+    for (const t of threadsOf.get(p.pid)?.sort(by) ?? []) rows.push(cells(t, wall, report.duration_s, true));
   }
   const lines = table(rows, new Set([3, 4, 5, 6, 7]));
   const hidden = Math.max(0, lines.length - maxRows);
   const shown = hidden > 0 ? [...lines.slice(0, maxRows - 1), `… ${hidden + 1} more (sorted by ${sort})`] : lines;
-  return (
-    <Box flexDirection="column">
-      <Text bold>{fit(shown[0]!, width)}</Text>
-      <Text>{shown.slice(1).map((line) => fit(line, width)).join("\n")}</Text>
-    </Box>
-  );
+  return <Lines lines={shown.map((line, i) => (i === 0 ? { text: fit(line, width), bold: true } : fit(line, width)))} />;
 }
+
+/** Redrawn for a new interval, sort, view or size. */
+export const TaskTable = memo(TaskLines);
