@@ -151,6 +151,34 @@ describeEbpf("diagnoses of limits and faults on real workloads", () => {
     expect(found(report, "reclaim-stalls"), JSON.stringify(report.diagnoses)).toBeUndefined();
   });
 
+  it("cpu-migrations: a busy thread moved between the CPUs 100 times a second, its moves the kernel's", () => {
+    // Busy for 1.5 s of its own CPU time, moving itself to the other CPU every 10 ms; it reads its own se.nr_migrations last.
+    const hop = [
+      "import os, time",
+      "t = time.monotonic()",
+      "i = 0",
+      "while time.process_time() < 1.5:",
+      "    if time.monotonic() - t > 0.01:",
+      "        i += 1; os.sched_setaffinity(0, {i % 2}); t = time.monotonic()",
+      "print([l for l in open('/proc/self/sched') if l.startswith('se.nr_migrations')][0].split()[-1], flush=True)",
+    ].join("\n");
+    const { report, stdout } = trace(["/usr/bin/python3", "-c", hop]);
+    const own = Number(stdout.trim().split("\n").at(-1));
+    const d = found(report, "cpu-migrations");
+    expect(d, JSON.stringify(report.diagnoses)).toBeDefined();
+    expect(d!.severity).toBe("info");
+    // The moves counted are the thread's own (all but the few after its reading).
+    const main = report.threads.find((t: any) => t.tid === report.target.pid);
+    expect(main.migrations).toBeGreaterThanOrEqual(own);
+    expect(main.migrations).toBeLessThanOrEqual(own + 3);
+    expect(d!.subjects[0]).toMatchObject({ kind: "thread", tid: report.target.pid });
+  });
+
+  it("cpu-migrations: silent for the same work left where the scheduler puts it", () => {
+    const { report } = trace(["/usr/bin/python3", "-c", "import time\nwhile time.process_time() < 1.5: pass\n"]);
+    expect(found(report, "cpu-migrations"), JSON.stringify(report.diagnoses)).toBeUndefined();
+  });
+
   it("io-bound: DataLoader workers making small random O_DIRECT reads, named device, bytes the workload's own", () => {
     const file = coldFile(dir, 128);
     const { report, stdout } = trace(["/usr/bin/python3", join(root, "test", "workloads", "torch_odirect.py"), file, "--batches", "60", "--reads-per-item", "64"]);
