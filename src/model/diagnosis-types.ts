@@ -1,6 +1,7 @@
 // What a diagnosis is and what the rules read. Pure data: the rules
 // (rules/*.ts) and everything that shows a diagnosis use these.
-import type { CpuLimits } from "./sample.js";
+// Types only: the report builds this input, so no module cycle at run time.
+import type { ReportCpuLimits } from "./report.js";
 
 export type Severity = "info" | "warning" | "critical";
 
@@ -84,14 +85,7 @@ export interface DiagnosisInput {
   duration_s: number;
   sched: Times & { switches_involuntary: number; preempted_by: { comm: string; pid: number; count: number }[] };
   threads: ThreadInput[];
-  cpu_limits: CpuLimits & {
-    usable_cpus: number;
-    cgroup_version?: number;
-    cgroup_path?: string;
-    cgroup_periods?: number;
-    cgroup_throttled_periods?: number;
-    cgroup_throttled_ns?: number;
-  };
+  cpu_limits: ReportCpuLimits;
   /** processes by pid, for names (worker index, comm) */
   processes?: { pid: number; comm: string; role: string; worker_index?: number }[];
   root?: RootProcessInput;
