@@ -43,6 +43,11 @@ export function launchGated(argv: string[]): GatedChild {
   });
   if (child.pid === undefined) throw new UserError(`cannot start ${argv[0]}`, EXIT_NOT_FOUND);
   const gate = child.stdio[3] as NodeJS.WritableStream;
+  // The shell closes the gate as soon as it has read its line, and the
+  // command may be gone at once (killed right after its exec): the pipe's
+  // late EPIPE then has nobody to tell. Had the line not arrived, the shell
+  // exits 126 and the child's exit says so.
+  gate.on("error", () => {});
   return {
     child,
     pid: child.pid,

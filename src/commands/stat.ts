@@ -71,6 +71,19 @@ export async function runStat(argv: string[], options: StatOptions): Promise<num
     onStopSignals(onSignal);
   });
 
+  // Sampling starts now: a target's limits and cgroup are read from /proc
+  // only while it lives, and a short one may be gone before the modules
+  // below have loaded (seconds on a slow machine).
+  let previous: Sample | null = null;
+  let intervalReport: ((sample: Sample) => void) | undefined;
+  const everyMs = options.interval ? options.interval * 1000 : HOUSEKEEPING_MS;
+  timers.push(
+    setInterval(() => {
+      const sample = session.sample();
+      intervalReport?.(sample);
+    }, everyMs),
+  );
+
   // What turns samples into reports loads now, while the target runs: the
   // probes were in place before it started.
   const { buildReport } = await import("../model/report.js");
@@ -78,18 +91,14 @@ export async function runStat(argv: string[], options: StatOptions): Promise<num
   const reportToJson = options.json ? (await import("../schema/schema.js")).reportToJson : undefined;
   const render = (report: Report, final: boolean) =>
     reportToJson ? `${JSON.stringify(reportToJson(report), null, final ? 2 : undefined)}\n` : final ? statText(report) : `${intervalLine(report)}\n`;
-
-  let previous: Sample | null = null;
-  const everyMs = options.interval ? options.interval * 1000 : HOUSEKEEPING_MS;
-  timers.push(
-    setInterval(() => {
-      const sample = session.sample();
-      if (!options.interval) return;
+  if (options.interval) {
+    // The first interval reported covers everything since attach.
+    intervalReport = (sample) => {
       const report = buildReport(previous, sample, ctx("interval"));
       previous = sample;
       write(render(report, false));
-    }, everyMs),
-  );
+    };
+  }
 
   let end;
   try {

@@ -76,13 +76,13 @@ out.doctor = { status: doctor.status, stderr: doctor.stderr, seconds: doctor.sec
 
 // A cgroup v2 CPU quota (the host mounts only v1's cpu controller): the
 // guest mounts the v2 hierarchy, enables its cpu controller and runs a busy
-// shell for 2 s under 0.5 CPU; cpu.stat is read after it, for the host side
+// shell for 4 s under 0.5 CPU; cpu.stat is read after it, for the host side
 // to compare with mltrace's throttling counts.
 {
   const report = "/tmp/throttle.json";
   const cg = "/sys/fs/cgroup";
   const setup = spawnSync("sh", ["-c", `mount -t cgroup2 none ${cg} && echo +cpu > ${cg}/cgroup.subtree_control && mkdir ${cg}/quota && echo "50000 100000" > ${cg}/quota/cpu.max`], { encoding: "utf8" });
-  const run = mltrace(["stat", "--json", "-o", report, "--", "sh", "-c", `echo $$ > ${cg}/quota/cgroup.procs && exec timeout 2 sh -c 'while :; do :; done'`], 1);
+  const run = mltrace(["stat", "--json", "-o", report, "--", "sh", "-c", `echo $$ > ${cg}/quota/cgroup.procs && exec timeout 4 sh -c 'while :; do :; done'`], 1);
   let stat = "";
   try {
     stat = readFileSync(`${cg}/quota/cpu.stat`, "utf8");
