@@ -174,7 +174,8 @@ describeEbpf("two NUMA nodes on Debian's 6.1 kernel (qemu guest)", () => {
     // throttled_usec in µs; mltrace keeps ns.
     expect(t.cpu_limits.cgroup_throttled_ns).toBe(Number(stat.throttled_usec) * 1000);
     expect(Number(stat.nr_periods) - Number(t.cpu_limits.cgroup_periods)).toBeGreaterThanOrEqual(0);
-    expect(Number(stat.nr_periods) - Number(t.cpu_limits.cgroup_periods)).toBeLessThanOrEqual(1);
+    // The quota's period timer may count a period or two after the last task left.
+    expect(Number(stat.nr_periods) - Number(t.cpu_limits.cgroup_periods)).toBeLessThanOrEqual(2);
     const d = t.diagnoses.find((x) => x.id === "cpu-throttled");
     expect(d, JSON.stringify(t.diagnoses)).toBeDefined();
     expect(d!.evidence.quota_cpus).toBe(0.5);
