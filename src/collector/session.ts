@@ -4,7 +4,9 @@ import type { ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import { basename } from "node:path";
 import { UserError } from "../errors.js";
-import { threadKey, type CpuLimits, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
+import { threadKey, type CpuLimits, type FoldedTasks, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
+import { DEFAULT_FOLD_LIMIT, emptyFolded, exitedCounts, foldTasks, planFold } from "../model/fold.js";
+import { labelExitedThreads } from "../model/roles.js";
 import type { TargetInfo } from "../model/report.js";
 import { launchGated, resolveCommand } from "./launch.js";
 import { readCpuLimits } from "./limits.js";
@@ -36,6 +38,12 @@ const monotonicNs = () => Number(process.hrtime.bigint());
 const SETTLE_POLL_MS = 10;
 const SETTLE_LIMIT_MS = 500;
 
+/** Exited threads or processes kept one by one; past it the oldest are folded (src/model/fold.ts). */
+function foldLimit(): number {
+  const n = Number(process.env.MLTRACE_FOLD_LIMIT);
+  return Number.isInteger(n) && n >= 2 ? n : DEFAULT_FOLD_LIMIT;
+}
+
 export class TraceSession {
   readonly target: TargetInfo;
   readonly startedNs: number;
@@ -48,6 +56,11 @@ export class TraceSession {
   private readonly numa?: NumaProbes;
   private readonly processes = new Map<number, ProcessSample>();
   private readonly finished = new Map<string, ThreadSample>();
+  /** exited tasks no longer kept one by one; absent until the first fold */
+  private folded?: FoldedTasks;
+  private readonly foldLimit = foldLimit();
+  /** the latest sample handed out: what a fold reads its tasks from */
+  private lastSample?: Sample;
   private readonly child?: ChildProcess;
   private endTarget!: (end: TargetEnd) => void;
   private failTarget!: (err: Error) => void;
@@ -172,6 +185,7 @@ export class TraceSession {
 
   /** Reads every map once; dead threads move from the kernel to here. */
   sample(): Sample {
+    this.foldExited();
     const time_ns = monotonicNs();
     const { slots, threads } = this.probes.readThreads();
     // The other families' counters are written into the same objects (no
@@ -182,6 +196,7 @@ export class TraceSession {
     const ioInto = this.io?.readSlots(slots);
     const numaInto = this.numa?.readSlots(slots);
     const live: ThreadSample[] = [];
+    const exitedNow: ThreadSample[] = [];
     for (let i = 0; i < threads.length; i++) {
       const thread = threads[i]!;
       faultsInto?.(i, thread);
@@ -189,6 +204,7 @@ export class TraceSession {
       numaInto?.(i, thread);
       if (thread.exited) {
         this.finished.set(threadKey(thread), thread);
+        exitedNow.push(thread);
         this.probes.forgetThread(thread.slot, (s) => {
           this.faults?.clear(s);
           this.io?.clear(s);
@@ -199,7 +215,7 @@ export class TraceSession {
       }
     }
     this.cpuLimits = readCpuLimits(this.target.pid) ?? this.cpuLimits;
-    return {
+    const sample: Sample = {
       time_ns,
       ...(this.cpuLimits ? { cpu_limits: { ...this.cpuLimits } } : {}),
       // exited threads first, in the order they exited (a Map keeps insertion order)
@@ -212,7 +228,34 @@ export class TraceSession {
       numa_nodes: numaNodes(),
       ...(this.numa ? { numa: this.numaSample() } : {}),
       families: ["sched", ...(this.faults ? ["faults"] : []), ...(this.io ? ["io"] : []), ...(this.numa ? ["numa"] : [])],
+      ...(this.folded ? { folded: this.folded } : {}),
     };
+    // Roles of exited threads are settled here, in the sample where they
+    // first appear exited, whoever reads the samples (roles.ts).
+    labelExitedThreads(sample, this.target.pid, exitedNow);
+    this.lastSample = sample;
+    return sample;
+  }
+
+  /**
+   * Past the limit, folds the oldest exited tasks of the previous sample:
+   * every report between that sample and a later one has nothing more to
+   * say about them, and a whole-session report reads their totals.
+   */
+  private foldExited(): void {
+    const last = this.lastSample;
+    if (last === undefined) return;
+    const exited = exitedCounts(last);
+    if (exited.threads <= this.foldLimit && exited.processes <= this.foldLimit) return;
+    const plan = planFold(last, this.target.pid, Math.floor(this.foldLimit / 2));
+    this.folded ??= emptyFolded();
+    const foldedBefore = this.folded.workers;
+    const { workersBefore, workers } = foldTasks(this.folded, last, this.target.pid, this.startedNs, plan);
+    for (const t of plan.threads) this.finished.delete(threadKey(t));
+    for (const pid of plan.processes) this.processes.delete(pid);
+    if (workers === 0) return;
+    // processes learnt of since that sample were forked after every folded one
+    for (const p of this.processes.values()) p.folded_workers_before = (p.folded_workers_before ?? foldedBefore) + (workersBefore.get(p.pid) ?? workers);
   }
 
   private numaSample(): NumaSample {

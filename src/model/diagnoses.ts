@@ -2,7 +2,7 @@
 // what to try. Pure, so a replayed recording diagnoses exactly as live did.
 // Thresholds are documented in README.md ("Diagnoses"); keep them in sync.
 import type { CpuLimits } from "./sample.js";
-import type { Role } from "./roles.js";
+import { roleNames, type Role } from "./roles.js";
 
 export type Severity = "info" | "warning" | "critical";
 
@@ -24,12 +24,51 @@ interface Times {
   iowait_ns: number;
 }
 
-/** What the rules read; a Report has all of it. */
+/**
+ * What the rules read: sums, not thread lists, so that a whole-session
+ * report reads the same whether or not the session folded exited threads
+ * into totals (fold.ts). report.ts builds it; threadFacts() gives the
+ * per-thread parts from a list of threads.
+ */
 export interface DiagnosisInput {
   duration_s: number;
   sched: Times & { switches_involuntary: number; preempted_by: { comm: string; pid: number; count: number }[] };
-  threads: (Times & { tid: number; pid: number; role: string })[];
   cpu_limits: CpuLimits & { usable_cpus: number };
+  /** the trainer's main thread, when it is in the report */
+  trainer?: Times;
+  /** the DataLoader workers' threads summed, and how many processes they are */
+  workers: Times & { processes: number };
+  /** threads that wanted a CPU (on it or waiting) at least BUSY_SHARE_OF_WALL of the wall time, per role */
+  busy: Record<Role, number>;
+}
+
+/** A thread that wanted a CPU this share of the wall time counts as busy (oversubscription). */
+export const BUSY_SHARE_OF_WALL = 0.5;
+
+export function isBusy(wants_ns: number, wallNs: number): boolean {
+  return wants_ns / wallNs >= BUSY_SHARE_OF_WALL;
+}
+
+export function noBusyThreads(): Record<Role, number> {
+  return { trainer: 0, dataloader: 0, "pin-memory": 0, "intra-op": 0, other: 0 };
+}
+
+/** Adds to `busy` the threads of `threads` that count as busy over `duration_s`. */
+export function countBusy(busy: Record<Role, number>, threads: readonly (Times & { role: string })[], duration_s: number): Record<Role, number> {
+  const wallNs = duration_s * 1e9;
+  for (const t of threads) if (isBusy(t.oncpu_ns + t.runq_wait_ns, wallNs)) busy[t.role as Role] = (busy[t.role as Role] ?? 0) + 1;
+  return busy;
+}
+
+/** The per-thread parts of DiagnosisInput from a complete list of threads. */
+export function threadFacts(threads: readonly (Times & { pid: number; role: string })[], duration_s: number): Pick<DiagnosisInput, "trainer" | "workers" | "busy"> {
+  const workerThreads = threads.filter((t) => t.role === ("dataloader" satisfies Role));
+  const trainer = threads.find((t) => t.role === ("trainer" satisfies Role));
+  return {
+    ...(trainer ? { trainer: { oncpu_ns: trainer.oncpu_ns, runq_wait_ns: trainer.runq_wait_ns, sleep_ns: trainer.sleep_ns, iowait_ns: trainer.iowait_ns } } : {}),
+    workers: { ...sum(workerThreads), processes: new Set(workerThreads.map((t) => t.pid)).size },
+    busy: countBusy(noBusyThreads(), threads, duration_s),
+  };
 }
 
 // Intervals shorter than this say too little to judge.
@@ -59,12 +98,11 @@ function sum(threads: Times[]): Times & { total: number } {
  * produce. Where the workers' own time goes says what to change.
  */
 function inputBound(r: DiagnosisInput, wallNs: number): Diagnosis | null {
-  const main = r.threads.find((t) => t.role === ("trainer" satisfies Role));
-  const workerThreads = r.threads.filter((t) => t.role === ("dataloader" satisfies Role));
-  const workers = new Set(workerThreads.map((t) => t.pid)).size;
+  const main = r.trainer;
+  const workers = r.workers.processes;
   if (!main || workers === 0) return null;
   const waiting = (main.sleep_ns + main.iowait_ns) / wallNs;
-  const w = sum(workerThreads);
+  const w = { ...r.workers, total: r.workers.oncpu_ns + r.workers.runq_wait_ns + r.workers.sleep_ns + r.workers.iowait_ns };
   if (waiting < INPUT_BOUND.waitingShare || w.oncpu_ns === 0) return null;
   const share = (x: number) => x / Math.max(w.total, 1);
   // Workers short of CPU comes first: "add workers" would make it worse.
@@ -137,8 +175,8 @@ function oversubscription(r: DiagnosisInput, wallNs: number): Diagnosis | null {
   const runqShare = s.runq_wait_ns / wanted;
   const t = OVERSUBSCRIPTION;
   if (runnable < t.ratio * usable || runnable - usable < t.extraThreads || runqShare < t.runqShare) return null;
-  const busy = r.threads.filter((th) => (th.oncpu_ns + th.runq_wait_ns) / wallNs >= 0.5);
-  const count = (role: Role) => busy.filter((th) => th.role === role).length;
+  const count = (role: Role) => r.busy[role];
+  const busyThreads = roleNames.reduce((n, role) => n + r.busy[role], 0);
   const limits = [`${r.cpu_limits.cpus_allowed} in its affinity`];
   if (r.cpu_limits.cgroup_cpus !== undefined) limits.push(`cgroup cpu.max ${r.cpu_limits.cgroup_cpus.toFixed(2)} CPUs`);
   return {
@@ -146,13 +184,13 @@ function oversubscription(r: DiagnosisInput, wallNs: number): Diagnosis | null {
     severity: runnable >= t.critical * usable ? "critical" : "warning",
     summary:
       `on average ${runnable.toFixed(1)} target threads wanted a CPU but the target may use ${formatCpus(usable)} (${limits.join(", ")}); ` +
-      `${busy.length} threads were busy: ${count("trainer") + count("intra-op")} trainer/intra-op, ${count("dataloader")} DataLoader`,
+      `${busyThreads} threads were busy: ${count("trainer") + count("intra-op")} trainer/intra-op, ${count("dataloader")} DataLoader`,
     evidence: {
       runnable_threads: round(runnable),
       usable_cpus: round(usable),
       cpus_allowed: r.cpu_limits.cpus_allowed,
       ...(r.cpu_limits.cgroup_cpus === undefined ? {} : { cgroup_cpus: round(r.cpu_limits.cgroup_cpus) }),
-      busy_threads: busy.length,
+      busy_threads: busyThreads,
       runq_share: round(runqShare),
     },
     suggestion: `make intra-op threads × processes fit ${formatCpus(usable)}: lower torch.set_num_threads / OMP_NUM_THREADS (each DataLoader worker usually needs 1), fewer num_workers, or allow more CPUs`,

@@ -19,7 +19,8 @@ import {
   type ThreadCounters,
   type ThreadSample,
 } from "./sample.js";
-import { diagnose, type Diagnosis } from "./diagnoses.js";
+import { countBusy, diagnose, noBusyThreads, type Diagnosis, type DiagnosisInput } from "./diagnoses.js";
+import type { FoldedTasks } from "./sample.js";
 import { assignRoles, OTHER, roleNames, type ProcessRole, type Role, type Roles } from "./roles.js";
 
 export interface HostInfo {
@@ -86,6 +87,26 @@ export interface RoleStats {
   iowait_ns: number;
 }
 
+/** Folded processes of one name and role (src/model/fold.ts), summed. */
+export interface FoldedNameStats extends RowCounters {
+  comm: string;
+  role: Role;
+  processes: number;
+  threads: number;
+}
+
+/**
+ * Exited tasks the session no longer lists one by one (fold.ts). Every
+ * total of the report includes them; a whole-session report lists them per
+ * process name and role, an interval report only counts them.
+ */
+export interface FoldedStats {
+  processes: number;
+  threads: number;
+  /** most on-CPU time first */
+  by_name: FoldedNameStats[];
+}
+
 export interface Report {
   kind: "FINAL" | "INTERVAL";
   target: TargetInfo & { processes: number; threads: number };
@@ -147,6 +168,7 @@ export interface Report {
   roles: RoleStats[];
   diagnoses: Diagnosis[];
   cpu_limits: CpuLimits & { usable_cpus: number };
+  folded: FoldedStats;
 }
 
 function addCounters(into: Counters, from: Counters): void {
@@ -183,6 +205,27 @@ function threadRow(t: ThreadSample, role: Role): ThreadStats {
     read_bytes: t.read_bytes,
     write_bytes: t.write_bytes,
     role,
+  };
+}
+
+function foldedNameRow(comm: string, role: Role, processes: number, threads: number, c: Counters): FoldedNameStats {
+  return {
+    comm,
+    role,
+    processes,
+    threads,
+    oncpu_ns: c.oncpu_ns,
+    runq_wait_ns: c.runq_wait_ns,
+    sleep_ns: c.sleep_ns,
+    iowait_ns: c.iowait_ns,
+    switches_voluntary: c.switches_voluntary,
+    switches_involuntary: c.switches_involuntary,
+    wakeups: c.wakeups,
+    migrations: c.migrations,
+    faults_minor: c.faults_minor,
+    faults_major: c.faults_major,
+    read_bytes: c.read_bytes,
+    write_bytes: c.write_bytes,
   };
 }
 
@@ -293,11 +336,23 @@ function intervalThreads(prev: Sample | null, cur: Sample): { live: ThreadSample
 
 type Slots = Record<(typeof arrayNames)[number], number[]>;
 
-/** The interval's totals, summed histograms and matrices, and sums per process. */
-function sumThreads(deltas: readonly ThreadSample[]): { totals: Counters; slots: Slots; perProcess: Map<number, { counters: Counters; threads: number }> } {
+/**
+ * The interval's totals, summed histograms and matrices, and sums per
+ * process; for a whole session (`folded` given), with the folded threads'.
+ */
+function sumThreads(deltas: readonly ThreadSample[], folded: FoldedTasks | undefined): { totals: Counters; slots: Slots; perProcess: Map<number, { counters: Counters; threads: number }> } {
   const totals = zeroCounters();
   const slots: Slots = { runq_hist: [], offcpu_hist: [], major_latency_hist: [], queue_hist: [], device_hist: [], numa_placed: [], numa_wanted: [] };
   const perProcess = new Map<number, { counters: Counters; threads: number }>();
+  if (folded !== undefined) {
+    addCounters(totals, folded.counters);
+    for (const h of arrayNames) addSlots(slots[h], folded.slots[h]);
+    for (const [pid, of] of folded.threads_of) {
+      const entry = { counters: zeroCounters(), threads: of.threads };
+      addCounters(entry.counters, of.counters);
+      perProcess.set(pid, entry);
+    }
+  }
   for (const t of deltas) {
     addCounters(totals, t);
     for (const h of arrayNames) addSlots(slots[h], t[h]);
@@ -378,8 +433,16 @@ function deviceDeltas(prev: Sample | null, cur: Sample): IoDeviceSample[] {
 // its own, where one function holding them all took it more than half a
 // second of CPU to optimise, several times a session.
 export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext): Report {
+  return buildReportWithInput(prev, cur, ctx).report;
+}
+
+/** The report, and what its diagnoses were decided from. */
+export function buildReportWithInput(prev: Sample | null, cur: Sample, ctx: ReportContext): { report: Report; diagnosisInput: DiagnosisInput } {
   const { live, deltas } = intervalThreads(prev, cur);
-  const { totals, slots, perProcess } = sumThreads(deltas);
+  // Folded tasks had exited before the sample preceding the fold: they count
+  // in a report of the whole session only.
+  const folded = prev === null ? cur.folded : undefined;
+  const { totals, slots, perProcess } = sumThreads(deltas, folded);
   const roles = assignRoles(cur, ctx.target.pid, live);
   const processes = processRows(prev, cur, perProcess, roles);
   const threads = threadRows(deltas, roles);
@@ -390,15 +453,17 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
   const root = cur.processes.find((p) => p.pid === ctx.target.pid);
   const duration_s = (cur.time_ns - (prev?.time_ns ?? ctx.started_ns)) / 1e9;
   const cpu_limits = usableCpus(cur.cpu_limits, ctx.host.cpus);
-  const diagnoses = diagnose({ duration_s, sched: { ...totals, preempted_by }, threads, cpu_limits });
-  return {
+  const roleRows = roleStats(threads, folded);
+  const input = diagnosisInput(duration_s, totals, preempted_by, cpu_limits, threads, roleRows, folded);
+  const diagnoses = diagnose(input);
+  const report: Report = {
     kind: ctx.kind === "final" ? "FINAL" : "INTERVAL",
     target: {
       ...ctx.target,
       comm: root?.comm ?? ctx.target.comm,
-      processes: cur.processes.length,
+      processes: cur.processes.length + (cur.folded?.processes ?? 0),
       // one entry per thread: the collector moves a thread from live to exited once
-      threads: cur.threads.length,
+      threads: cur.threads.length + (cur.folded?.threads ?? 0),
     },
     duration_s,
     elapsed_s: (cur.time_ns - ctx.started_ns) / 1e9,
@@ -439,9 +504,51 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
     lost_events: Object.values(losses).reduce((a, b) => a + b, 0),
     losses,
     host: ctx.host,
-    roles: roleStats(threads),
+    roles: roleRows,
     diagnoses,
     cpu_limits,
+    folded: foldedStats(cur.folded, folded !== undefined),
+  };
+  return { report, diagnosisInput: input };
+}
+
+function foldedStats(folded: FoldedTasks | undefined, listNames: boolean): FoldedStats {
+  if (folded === undefined) return { processes: 0, threads: 0, by_name: [] };
+  const by_name = listNames
+    ? [...folded.names.values()]
+        .map((n) => foldedNameRow(n.comm, n.role as Role, n.processes, n.threads, n.counters))
+        .sort((a, b) => b.oncpu_ns - a.oncpu_ns || a.comm.localeCompare(b.comm) || a.role.localeCompare(b.role))
+    : [];
+  return { processes: folded.processes, threads: folded.threads, by_name };
+}
+
+/** What the rules read (diagnoses.ts), from the report's rows and, for a whole session, the folded threads. */
+function diagnosisInput(
+  duration_s: number,
+  totals: Counters,
+  preempted_by: Report["sched"]["preempted_by"],
+  cpu_limits: Report["cpu_limits"],
+  threads: readonly ThreadStats[],
+  roles: readonly RoleStats[],
+  folded: FoldedTasks | undefined,
+): DiagnosisInput {
+  const trainer = threads.find((t) => t.role === "trainer");
+  const workers = roles.find((r) => r.role === "dataloader");
+  const busy = countBusy(noBusyThreads(), threads, duration_s);
+  if (folded !== undefined) countBusy(busy, folded.busy_candidates.map((c) => ({ role: c.role, oncpu_ns: c.wants_ns, runq_wait_ns: 0, sleep_ns: 0, iowait_ns: 0 })), duration_s);
+  return {
+    duration_s,
+    sched: { ...pick(totals, schedCounterNames), preempted_by },
+    cpu_limits,
+    ...(trainer ? { trainer: { oncpu_ns: trainer.oncpu_ns, runq_wait_ns: trainer.runq_wait_ns, sleep_ns: trainer.sleep_ns, iowait_ns: trainer.iowait_ns } } : {}),
+    workers: {
+      processes: workers?.processes ?? 0,
+      oncpu_ns: workers?.oncpu_ns ?? 0,
+      runq_wait_ns: workers?.runq_wait_ns ?? 0,
+      sleep_ns: workers?.sleep_ns ?? 0,
+      iowait_ns: workers?.iowait_ns ?? 0,
+    },
+    busy,
   };
 }
 
@@ -452,24 +559,47 @@ function usableCpus(limits: CpuLimits | undefined, online: number): CpuLimits & 
   return { cpus_allowed: allowed, ...(limits?.cgroup_cpus === undefined ? {} : { cgroup_cpus: limits.cgroup_cpus }), usable_cpus: usable };
 }
 
-function roleStats(threads: ThreadStats[]): RoleStats[] {
+/**
+ * Per role, the threads listed and (for a whole session) the folded ones.
+ * A role's processes are the distinct processes with a thread of that role:
+ * listed pids, pids of listed processes with folded threads of the role,
+ * and the folded processes that had one.
+ */
+function roleStats(threads: readonly ThreadStats[], folded: FoldedTasks | undefined): RoleStats[] {
   const byRole = new Map<Role, RoleStats & { pids: Set<number> }>();
+  const entryOf = (role: Role) => {
+    let entry = byRole.get(role);
+    if (entry === undefined) {
+      entry = { role, processes: 0, threads: 0, oncpu_ns: 0, runq_wait_ns: 0, sleep_ns: 0, iowait_ns: 0, pids: new Set<number>() };
+      byRole.set(role, entry);
+    }
+    return entry;
+  };
   for (const t of threads) {
-    const entry = byRole.get(t.role) ?? {
-      role: t.role, processes: 0, threads: 0, oncpu_ns: 0, runq_wait_ns: 0, sleep_ns: 0, iowait_ns: 0, pids: new Set<number>(),
-    };
+    const entry = entryOf(t.role);
     entry.threads++;
     entry.pids.add(t.pid);
     entry.oncpu_ns += t.oncpu_ns;
     entry.runq_wait_ns += t.runq_wait_ns;
     entry.sleep_ns += t.sleep_ns;
     entry.iowait_ns += t.iowait_ns;
-    byRole.set(t.role, entry);
+  }
+  if (folded !== undefined) {
+    for (const f of folded.roles.values()) {
+      const entry = entryOf(f.role as Role);
+      entry.processes += f.processes;
+      entry.threads += f.threads;
+      entry.oncpu_ns += f.oncpu_ns;
+      entry.runq_wait_ns += f.runq_wait_ns;
+      entry.sleep_ns += f.sleep_ns;
+      entry.iowait_ns += f.iowait_ns;
+    }
+    for (const [pid, of] of folded.threads_of) for (const role of of.roles) entryOf(role as Role).pids.add(pid);
   }
   return roleNames.flatMap((role) => {
     const e = byRole.get(role);
     if (!e) return [];
     const { pids, ...rest } = e;
-    return [{ ...rest, processes: pids.size }];
+    return [{ ...rest, processes: rest.processes + pids.size }];
   });
 }

@@ -63,7 +63,8 @@ function processesThatRan(sample: Sample): (pid: number) => boolean {
   const exited = ranAmongExited(threads, k);
   const live = new Set<number>();
   for (let i = k; i < threads.length; i++) if (threads[i]!.oncpu_ns > 0) live.add(threads[i]!.pid);
-  return (pid) => exited.has(pid) || live.has(pid);
+  const folded = sample.folded?.threads_of;
+  return (pid) => exited.has(pid) || live.has(pid) || folded?.get(pid)?.ran === true;
 }
 
 interface ExitedRan {
@@ -109,12 +110,14 @@ export function assignRoles(sample: Sample, targetPid: number, threadsToLabel: r
   const trainer = sample.processes.find((p) => p.pid === targetPid);
 
   const processes = new Map<number, ProcessRole>();
-  let nextWorker = 0;
+  let listedWorkers = 0;
+  const foldedWorkers = sample.folded?.workers ?? 0;
   // The collector lists processes in the order it learnt of them, which for
-  // forks is fork order: worker indices follow it.
+  // forks is fork order: worker indices follow it, counting the workers
+  // before each that were folded (src/model/fold.ts) and are no longer listed.
   for (const p of sample.processes) {
     if (p.pid === targetPid) processes.set(p.pid, TRAINER);
-    else if (isWorker(p, trainer, ran)) processes.set(p.pid, { role: "dataloader", worker_index: nextWorker++ });
+    else if (isWorker(p, trainer, ran)) processes.set(p.pid, { role: "dataloader", worker_index: (p.folded_workers_before ?? foldedWorkers) + listedWorkers++ });
     else processes.set(p.pid, OTHER);
   }
 
@@ -125,8 +128,31 @@ export function assignRoles(sample: Sample, targetPid: number, threadsToLabel: r
     return t.oncpu_ns >= BUSY_SHARE * life || t.oncpu_ns >= BUSY_SHARE * (main?.oncpu_ns ?? 0);
   };
   const threads = new Map<string, Role>();
-  for (const t of threadsToLabel) threads.set(threadKey(t), threadRole(t, targetPid, processes, busy));
+  for (const t of threadsToLabel) {
+    let role = t.exited ? exitedRoles.get(t) : undefined;
+    if (role === undefined) {
+      role = threadRole(t, targetPid, processes, busy);
+      if (t.exited) exitedRoles.set(t, role);
+    }
+    threads.set(threadKey(t), role);
+  }
   return { processes, threads };
+}
+
+/**
+ * A thread keeps the role it was given in the first sample that saw it
+ * exited: what decides a role (its share of a life that keeps growing, of
+ * the main thread's CPU, whether its process ran) can change after it has
+ * gone, and a report must not depend on when, or whether, the session
+ * folded it (fold.ts). The collector keeps an exited thread as one object,
+ * and labels it in the sample where it first appears exited
+ * (labelExitedThreads).
+ */
+const exitedRoles = new WeakMap<ThreadSample, Role>();
+
+/** Gives the threads that exited since the previous sample their lasting role. */
+export function labelExitedThreads(sample: Sample, targetPid: number, exited: readonly ThreadSample[]): void {
+  if (exited.length > 0) assignRoles(sample, targetPid, exited);
 }
 
 function threadRole(t: ThreadSample, targetPid: number, processes: Map<number, ProcessRole>, busy: (t: ThreadSample) => boolean): Role {

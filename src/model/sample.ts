@@ -141,6 +141,13 @@ export interface ProcessSample {
   exited: boolean;
   /** wait(2) status once exited, when the kernel told us */
   exit_status?: number;
+  /**
+   * DataLoader workers forked before this process that the session has
+   * since folded (src/model/fold.ts): its worker index counts them. Absent:
+   * the process was learnt of after the latest fold, so every folded worker
+   * came before it (Sample.folded.workers).
+   */
+  folded_workers_before?: number;
 }
 
 export interface NeighbourSample {
@@ -188,6 +195,67 @@ export interface Sample {
    * sample. Absent (0): no such promise; the model then checks every thread.
    */
   exited_prefix?: number;
+  /**
+   * What the session folded of its exited tasks (src/model/fold.ts): absent
+   * until the first fold, then the same object in every later sample,
+   * changed only when more is folded. The folded tasks are no longer in
+   * `threads` or `processes`; they had exited before the sample preceding
+   * the fold, so they add nothing to a report between consecutive samples.
+   */
+  folded?: FoldedTasks;
+}
+
+/** A role's share of the folded threads (roles.ts names the roles). */
+export interface FoldedRole {
+  role: string;
+  /** folded processes that had a thread of this role */
+  processes: number;
+  threads: number;
+  oncpu_ns: number;
+  runq_wait_ns: number;
+  sleep_ns: number;
+  iowait_ns: number;
+}
+
+/** Folded processes of one name and role, summed. */
+export interface FoldedName {
+  comm: string;
+  role: string;
+  processes: number;
+  threads: number;
+  counters: ThreadCounters;
+}
+
+/** Folded threads of a process that is still listed. */
+export interface FoldedThreadsOf {
+  counters: ThreadCounters;
+  threads: number;
+  /** one of them was on a CPU (roles.ts: a worker is a process that ran) */
+  ran: boolean;
+  roles: Set<string>;
+}
+
+export interface FoldedTasks {
+  /** how many exited processes and threads were folded */
+  processes: number;
+  threads: number;
+  /** how many of the processes were DataLoader workers */
+  workers: number;
+  /** every folded thread's counters and arrays, summed */
+  counters: ThreadCounters;
+  slots: Record<ArrayName, number[]>;
+  /** by role name */
+  roles: Map<string, FoldedRole>;
+  /** by comm and role (key: comm + "\0" + role) */
+  names: Map<string, FoldedName>;
+  /** by pid, for processes still listed */
+  threads_of: Map<number, FoldedThreadsOf>;
+  /**
+   * On-CPU plus run-queue time of the folded threads that may yet count as
+   * busy in a whole-session report (diagnoses.ts BUSY_SHARE_OF_WALL): those
+   * below the share at the fold stay below it, as the session only grows.
+   */
+  busy_candidates: { role: string; wants_ns: number }[];
 }
 
 // Keys are asked for every thread, every interval, and a thread that has

@@ -77,6 +77,7 @@ export function statText(r: Report): string {
       new Set([0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]),
     ),
   );
+  lines.push(...foldedLines(r));
   lines.push(``, ` Diagnoses:`, ...diagnosisLines(r));
   lines.push(``, ` Preempted by (tasks outside the target that took a CPU from it):`);
   if (s.preempted_by.length === 0) lines.push("    (none)");
@@ -134,6 +135,39 @@ function numaLines(r: Report): string[] {
       `${count(n.balancing_swaps ?? 0)} swaps, ${count(n.page_migrations ?? 0)} pages migrated`,
     ...table(
       n.memory_per_node.map((m) => [`    node ${m.node}`, `target ${bytes(m.target_bytes)}`, `free ${bytes(m.free_bytes)} of ${bytes(m.total_bytes)}`]),
+    ),
+  ];
+}
+
+/** Exited tasks the session stopped listing one by one: counted above, summed here per name. */
+function foldedLines(r: Report): string[] {
+  const f = r.folded;
+  if (f.processes === 0 && f.threads === 0) return [];
+  return [
+    ``,
+    ` Folded: ${count(f.processes)} exited processes and ${count(f.threads)} exited threads are not listed above, only counted ` +
+      `(every total includes them); the processes by name:`,
+    ...table(
+      [
+        ["   COMM", "ROLE", "PROCS", "THR", "ON-CPU", "RUNQ", "SLEEP", "BLOCKED", "VCSW", "IVCSW", "MINFLT", "MAJFLT", "READ", "WRITE"],
+        ...f.by_name.map((n) => [
+          `   ${n.comm}`,
+          n.role,
+          count(n.processes),
+          count(n.threads),
+          duration(n.oncpu_ns),
+          duration(n.runq_wait_ns),
+          duration(n.sleep_ns),
+          duration(n.iowait_ns),
+          count(n.switches_voluntary),
+          count(n.switches_involuntary),
+          count(n.faults_minor),
+          count(n.faults_major),
+          bytes(n.read_bytes),
+          bytes(n.write_bytes),
+        ]),
+      ],
+      new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]),
     ),
   ];
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { diagnose, type DiagnosisInput } from "../../src/model/diagnoses.js";
+import { diagnose, threadFacts, type DiagnosisInput } from "../../src/model/diagnoses.js";
 
 const ms = 1e6;
-type T = DiagnosisInput["threads"][number];
+type T = { tid: number; pid: number; role: string; oncpu_ns: number; runq_wait_ns: number; sleep_ns: number; iowait_ns: number };
 const t = (tid: number, pid: number, role: string, oncpu: number, runq: number, sleep: number, io = 0): T => ({
   tid, pid, role, oncpu_ns: oncpu * ms, runq_wait_ns: runq * ms, sleep_ns: sleep * ms, iowait_ns: io * ms,
 });
@@ -15,7 +15,7 @@ function input(threads: T[], over: Partial<DiagnosisInput["sched"]> = {}, usable
       oncpu_ns: sum("oncpu_ns"), runq_wait_ns: sum("runq_wait_ns"), sleep_ns: sum("sleep_ns"), iowait_ns: sum("iowait_ns"),
       switches_involuntary: 100, preempted_by: [], ...over,
     },
-    threads,
+    ...threadFacts(threads, 1),
     cpu_limits: { cpus_allowed: usable, usable_cpus: usable },
   };
 }
