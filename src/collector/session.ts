@@ -247,7 +247,9 @@ export class TraceSession {
     if (last === undefined) return;
     const exited = exitedCounts(last);
     if (exited.threads <= this.foldLimit && exited.processes <= this.foldLimit) return;
-    const plan = planFold(last, this.target.pid, Math.floor(this.foldLimit / 2));
+    // A tenth at a time: the kept tasks (and the memory they hold) stay near
+    // the limit instead of swinging between half of it and all of it.
+    const plan = planFold(last, this.target.pid, this.foldLimit - Math.max(1, Math.floor(this.foldLimit / 10)));
     this.folded ??= emptyFolded();
     const foldedBefore = this.folded.workers;
     const { workersBefore, workers } = foldTasks(this.folded, last, this.target.pid, this.startedNs, plan);

@@ -182,7 +182,7 @@ class SimulatedSession {
     if (last === undefined) return;
     const exited = exitedCounts(last);
     if (exited.threads <= this.limit && exited.processes <= this.limit) return;
-    const plan = planFold(last, TRAINER, Math.floor(this.limit / 2));
+    const plan = planFold(last, TRAINER, this.limit - Math.max(1, Math.floor(this.limit / 10)));
     this.folded ??= emptyFolded();
     const foldedBefore = this.folded.workers;
     const { workersBefore, workers } = foldTasks(this.folded, last, TRAINER, STARTED, plan);
