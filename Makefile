@@ -56,7 +56,22 @@ build/dashboard/.built: $(DASHBOARD_SOURCES) dashboard/tsconfig.json package.jso
 
 dashboard: build/dashboard/.built
 
+# The addon again, with AddressSanitizer, in its own directory (the normal
+# build is untouched). Node itself is not instrumented: scripts/asan-check.sh
+# preloads libasan and points mltrace at this file (MLTRACE_NATIVE_ADDON).
+ASAN_ADDON := build/asan/mltrace_native.node
+ASAN_CXXFLAGS := -std=c++17 -fexceptions -Wall -Wextra -Wno-unused-parameter -g -O1 -fno-omit-frame-pointer \
+  -fsanitize=address -fsanitize-address-use-after-scope -fPIC -shared -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS \
+  -I$(NODE_DIR)/include/node -I$(shell node -p "require('node-addon-api').include_dir")
+
+$(ASAN_ADDON): $(wildcard native/*.cc native/*.h) $(wildcard probes/*.h)
+	@mkdir -p $(@D)
+	g++ $(ASAN_CXXFLAGS) -o $@ $(wildcard native/*.cc) -lbpf -lelf -lz
+
+asan: all $(ASAN_ADDON)
+	bash scripts/asan-check.sh
+
 clean:
 	rm -rf build dist
 
-.PHONY: all clean dashboard
+.PHONY: all clean dashboard asan

@@ -6,7 +6,7 @@ import { basename } from "node:path";
 import { UserError } from "../errors.js";
 import { threadKey, type CpuLimits, type FoldedTasks, type NumaSample, type ProcessSample, type Sample, type ThreadSample } from "../model/sample.js";
 import { DEFAULT_FOLD_LIMIT, emptyFolded, exitedCounts, foldTasks, planFold } from "../model/fold.js";
-import { labelExitedThreads } from "../model/roles.js";
+import { ExitedRoles } from "../model/roles.js";
 import type { TargetInfo } from "../model/report.js";
 import { launchGated, resolveCommand } from "./launch.js";
 import { readCpuLimits } from "./limits.js";
@@ -59,6 +59,7 @@ export class TraceSession {
   /** exited tasks no longer kept one by one; absent until the first fold */
   private folded?: FoldedTasks;
   private readonly foldLimit = foldLimit();
+  private readonly exitedRoles = new ExitedRoles();
   /** the latest sample handed out: what a fold reads its tasks from */
   private lastSample?: Sample;
   private readonly child?: ChildProcess;
@@ -231,8 +232,8 @@ export class TraceSession {
       ...(this.folded ? { folded: this.folded } : {}),
     };
     // Roles of exited threads are settled here, in the sample where they
-    // first appear exited, whoever reads the samples (roles.ts).
-    labelExitedThreads(sample, this.target.pid, exitedNow);
+    // and their process first appear exited, whoever reads the samples (roles.ts).
+    this.exitedRoles.label(sample, this.target.pid, exitedNow);
     this.lastSample = sample;
     return sample;
   }

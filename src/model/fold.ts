@@ -6,7 +6,7 @@
 // Pure: the collector decides when, this module decides what and how.
 import { addSlots } from "./histogram.js";
 import { isBusy } from "./diagnoses.js";
-import { assignRoles, OTHER } from "./roles.js";
+import { assignRoles, OTHER, roleIsSettled } from "./roles.js";
 import {
   arrayNames,
   threadCounterNames,
@@ -56,15 +56,17 @@ export function exitedCounts(sample: Sample): { threads: number; processes: numb
 /**
  * The oldest exited tasks of `sample` beyond `keep` of each kind. A process
  * is folded only once it and all its threads are seen exited, so a report
- * never shows a process whose threads are gone; the target's root process
- * and main thread are never folded (the diagnoses read the main thread).
+ * never shows a process whose threads are gone; a thread only once its role
+ * is settled (roles.ts); the target's root process and main thread never
+ * (the diagnoses read the main thread).
  */
 export function planFold(sample: Sample, targetPid: number, keep: number): FoldPlan {
   const exitedThreads: ThreadSample[] = [];
-  const alive = new Set<number>();
+  // processes with a thread alive, or exited without its lasting role yet (roles.ts)
+  const unfinished = new Set<number>();
   for (const t of sample.threads) {
     if (t.exited) exitedThreads.push(t);
-    else alive.add(t.pid);
+    if (!t.exited || !roleIsSettled(t)) unfinished.add(t.pid);
   }
   let exitedProcesses = 0;
   for (const p of sample.processes) if (p.exited) exitedProcesses++;
@@ -72,7 +74,7 @@ export function planFold(sample: Sample, targetPid: number, keep: number): FoldP
   const processes = new Set<number>();
   for (const p of sample.processes) {
     if (exitedProcesses - processes.size <= keep) break;
-    if (p.exited && p.pid !== targetPid && !alive.has(p.pid)) processes.add(p.pid);
+    if (p.exited && p.pid !== targetPid && !unfinished.has(p.pid)) processes.add(p.pid);
   }
   const threads: ThreadSample[] = [];
   const isMain = (t: ThreadSample) => t.tid === targetPid && t.pid === targetPid;
@@ -81,7 +83,7 @@ export function planFold(sample: Sample, targetPid: number, keep: number): FoldP
   const surplus = exitedThreads.length - keep;
   for (const t of exitedThreads) {
     if (processes.has(t.pid)) threads.push(t);
-    else if (others < surplus && !isMain(t)) {
+    else if (others < surplus && !isMain(t) && roleIsSettled(t)) {
       threads.push(t);
       others++;
     }

@@ -106,10 +106,16 @@ export const OTHER: ProcessRole = Object.freeze({ role: "other" });
  * has many more threads that exited long ago.
  */
 export function assignRoles(sample: Sample, targetPid: number, threadsToLabel: readonly ThreadSample[] = sample.threads): Roles {
+  return labelThreads(sample, targetPid, threadsToLabel, false);
+}
+
+/** `settleAll`: give every exited thread of `threadsToLabel` its lasting role, ready or not (see roleIsSettled). */
+function labelThreads(sample: Sample, targetPid: number, threadsToLabel: readonly ThreadSample[], settleAll: boolean): Roles {
   const ran = processesThatRan(sample);
   const trainer = sample.processes.find((p) => p.pid === targetPid);
 
   const processes = new Map<number, ProcessRole>();
+  const exitedProcesses = new Set<number>();
   let listedWorkers = 0;
   const foldedWorkers = sample.folded?.workers ?? 0;
   // The collector lists processes in the order it learnt of them, which for
@@ -119,6 +125,7 @@ export function assignRoles(sample: Sample, targetPid: number, threadsToLabel: r
     if (p.pid === targetPid) processes.set(p.pid, TRAINER);
     else if (isWorker(p, trainer, ran)) processes.set(p.pid, { role: "dataloader", worker_index: (p.folded_workers_before ?? foldedWorkers) + listedWorkers++ });
     else processes.set(p.pid, OTHER);
+    if (p.exited) exitedProcesses.add(p.pid);
   }
 
   const main = sample.threads.findLast((t) => t.tid === targetPid && t.pid === targetPid);
@@ -127,12 +134,17 @@ export function assignRoles(sample: Sample, targetPid: number, threadsToLabel: r
     const life = t.start_ns > 0 ? sample.time_ns - t.start_ns : Infinity;
     return t.oncpu_ns >= BUSY_SHARE * life || t.oncpu_ns >= BUSY_SHARE * (main?.oncpu_ns ?? 0);
   };
+  // What decides an exited thread's role is final once the collector has
+  // heard of its process's exit (every event of that process came before),
+  // or at once for the target's own threads (its role is fixed). Until then
+  // a fork or exec the collector has not read yet could change it.
+  const ready = (t: ThreadSample) => settleAll || t.pid === targetPid || exitedProcesses.has(t.pid);
   const threads = new Map<string, Role>();
   for (const t of threadsToLabel) {
     let role = t.exited ? exitedRoles.get(t) : undefined;
     if (role === undefined) {
       role = threadRole(t, targetPid, processes, busy);
-      if (t.exited) exitedRoles.set(t, role);
+      if (t.exited && ready(t)) exitedRoles.set(t, role);
     }
     threads.set(threadKey(t), role);
   }
@@ -140,19 +152,45 @@ export function assignRoles(sample: Sample, targetPid: number, threadsToLabel: r
 }
 
 /**
- * A thread keeps the role it was given in the first sample that saw it
- * exited: what decides a role (its share of a life that keeps growing, of
+ * A thread keeps the role it was given in the first sample where it and its
+ * process were seen exited (the target's threads: where it was seen
+ * exited): what decides a role (its share of a life that keeps growing, of
  * the main thread's CPU, whether its process ran) can change after it has
  * gone, and a report must not depend on when, or whether, the session
- * folded it (fold.ts). The collector keeps an exited thread as one object,
- * and labels it in the sample where it first appears exited
- * (labelExitedThreads).
+ * folded it (fold.ts). The collector keeps an exited thread as one object
+ * and has ExitedRoles label it.
  */
 const exitedRoles = new WeakMap<ThreadSample, Role>();
 
-/** Gives the threads that exited since the previous sample their lasting role. */
-export function labelExitedThreads(sample: Sample, targetPid: number, exited: readonly ThreadSample[]): void {
-  if (exited.length > 0) assignRoles(sample, targetPid, exited);
+/** Whether `t` has its lasting role (only such threads may be folded). */
+export function roleIsSettled(t: ThreadSample): boolean {
+  return exitedRoles.has(t);
+}
+
+/** Samples an exited thread waits for its process's exit before its role is settled anyway (a process the collector never heard of). */
+const SETTLE_WAIT_SAMPLES = 5;
+
+/**
+ * The collector's side of exitedRoles: called with every sample, and the
+ * threads that exited since the previous one, whoever reads the samples.
+ */
+export class ExitedRoles {
+  private readonly waiting = new Map<ThreadSample, number>();
+
+  label(sample: Sample, targetPid: number, exitedNow: readonly ThreadSample[]): void {
+    for (const t of exitedNow) this.waiting.set(t, 0);
+    if (this.waiting.size === 0) return;
+    const overdue: ThreadSample[] = [];
+    const rest: ThreadSample[] = [];
+    for (const [t, waited] of this.waiting) (waited + 1 >= SETTLE_WAIT_SAMPLES ? overdue : rest).push(t);
+    if (overdue.length > 0) labelThreads(sample, targetPid, overdue, true);
+    if (rest.length > 0) labelThreads(sample, targetPid, rest, false);
+    for (const t of overdue) this.waiting.delete(t);
+    for (const t of rest) {
+      if (exitedRoles.has(t)) this.waiting.delete(t);
+      else this.waiting.set(t, this.waiting.get(t)! + 1);
+    }
+  }
 }
 
 function threadRole(t: ThreadSample, targetPid: number, processes: Map<number, ProcessRole>, busy: (t: ThreadSample) => boolean): Role {

@@ -94,7 +94,10 @@ let cached: NativeAddon | undefined;
 
 export function native(): NativeAddon {
   if (cached) return cached;
-  const candidates = ["Release", "Debug"].map((kind) => join(packageRoot, "build", kind, "mltrace_native.node"));
+  // MLTRACE_NATIVE_ADDON: another build of the addon, such as `make asan`'s
+  // (build/asan/), for running mltrace and its tests under a checker.
+  const override = process.env.MLTRACE_NATIVE_ADDON;
+  const candidates = override ? [override] : ["Release", "Debug"].map((kind) => join(packageRoot, "build", kind, "mltrace_native.node"));
   const found = candidates.find((path) => existsSync(path));
   if (!found) {
     throw new Error(`native addon not built (looked for ${candidates.join(", ")}): run \`npm run setup\``);

@@ -5,7 +5,9 @@
 import { describe, expect, it } from "vitest";
 import { exitedCounts, emptyFolded, foldTasks, planFold } from "../../src/model/fold.js";
 import { buildReportWithInput, type Report, type ReportContext } from "../../src/model/report.js";
-import { labelExitedThreads } from "../../src/model/roles.js";
+import { ExitedRoles } from "../../src/model/roles.js";
+import { decodeReport, encodeReport, reportToJson } from "../../src/schema/schema.js";
+import { statText } from "../../src/views/stat-text.js";
 import { blankThread, threadKey, type FoldedTasks, type ProcessSample, type Sample, type ThreadSample } from "../../src/model/sample.js";
 
 const SLOTS = 8;
@@ -129,6 +131,7 @@ class SimulatedSession {
   readonly processes = new Map<number, ProcessSample>();
   folded?: FoldedTasks;
   private last?: Sample;
+  private readonly exitedRoles = new ExitedRoles();
   maxKept = 0;
 
   constructor(private readonly limit: number) {}
@@ -167,7 +170,7 @@ class SimulatedSession {
       families: ["sched", "faults", "io"],
       ...(this.folded ? { folded: this.folded } : {}),
     };
-    labelExitedThreads(sample, TRAINER, exitedNow);
+    this.exitedRoles.label(sample, TRAINER, exitedNow);
     this.last = sample;
     const exited = exitedCounts(sample);
     this.maxKept = Math.max(this.maxKept, exited.threads, exited.processes);
@@ -287,5 +290,21 @@ describe("folding exited tasks", () => {
     // the persistent worker, forked first, stays worker 0 after later ones folded
     expect(listed.get(TRAINER + 10)).toBe(0);
     expect(Math.max(...listed.values())).toBe(Math.max(...all.values()));
+  });
+
+  it("says what it folded, in the text report and through the schema", () => {
+    const { report } = run(2, 40, 12).final;
+    const f = report.folded;
+    expect(f.processes).toBeGreaterThan(0);
+    const text = statText(report);
+    expect(text).toContain(` Folded: ${f.processes} exited processes and ${f.threads} exited threads are not listed above`);
+    for (const n of f.by_name) expect(text).toMatch(new RegExp(`\\n   ${n.comm} +${n.role} +${n.processes} +${n.threads} `));
+    const json = reportToJson(report) as { folded: typeof f };
+    expect(json.folded).toEqual(f);
+    expect((decodeReport(encodeReport(report)) as { folded: typeof f }).folded).toEqual(f);
+    // an interval report counts them but lists no names
+    const interval = run(2, 40, 12).intervals.at(-1)!.report;
+    expect(interval.folded.processes).toBeGreaterThan(0);
+    expect(interval.folded.by_name).toEqual([]);
   });
 });
