@@ -5,7 +5,7 @@
 // one has the v1 cpu controller and a v2 hierarchy without controllers), so
 // the mount points come from mountinfo, not a fixed /sys/fs/cgroup.
 // Parsers are separate from reads, for tests.
-import { readFileSync } from "node:fs";
+import { readOrNull as read } from "./read-file.js";
 import { join, posix } from "node:path";
 import type { CgroupCpuSample } from "../model/sample.js";
 
@@ -92,13 +92,6 @@ export function parseCpuStat(text: string, version: 1 | 2): { nr_periods: number
   };
 }
 
-export function read(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
-}
 
 let mounts: CgroupMounts | undefined;
 export function cgroupMounts(): CgroupMounts {

@@ -4,7 +4,8 @@
 // makes every read past it reclaim first.
 import { join } from "node:path";
 import type { MemoryLimitSample } from "../model/sample.js";
-import { cgroupMounts, parseProcCgroup, read, upwards } from "./cgroup-cpu.js";
+import { cgroupMounts, parseProcCgroup, upwards } from "./cgroup-cpu.js";
+import { readOrNull as read } from "./read-file.js";
 
 // v1 writes "no limit" as the largest page-aligned signed 64-bit value.
 const V1_UNLIMITED = 2 ** 62;

@@ -1,20 +1,13 @@
 // The CPUs a process may use: its affinity mask and its cgroup's CPU quota
 // (v1 or v2), with the quota's throttling counted since tracing began. The
 // oversubscription and cpu-throttled rules read these.
-import { readFileSync } from "node:fs";
+import { readOrNull as read } from "./read-file.js";
 import type { CgroupCpuSample, CpuLimits } from "../model/sample.js";
 import { readCgroupCpu, rereadCgroupCpu } from "./cgroup-cpu.js";
 import { parseCpuList } from "./cpu-list.js";
 
 export { parseCpuMax } from "./cgroup-cpu.js";
 
-function read(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
-}
 
 /** null when the process is gone. */
 export function readCpuLimits(pid: number): CpuLimits | null {

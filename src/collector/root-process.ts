@@ -1,7 +1,7 @@
 // What /proc says of the target's root process that the kernel maps do not:
 // its CPU time split into user and kernel mode (the fault-churn rule weighs
 // faults by the kernel's share) and its memory in transparent huge pages.
-import { readFileSync } from "node:fs";
+import { readOrNull as read } from "./read-file.js";
 import type { RootProcessSample } from "../model/sample.js";
 
 /** USER_HZ: /proc reports utime and stime in these ticks on every Linux ABI mltrace runs on. */
@@ -28,13 +28,6 @@ export function parseThpEnabled(text: string): string | undefined {
   return /\[(\w+)\]/.exec(text)?.[1];
 }
 
-function read(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
-}
 
 export function readThpEnabled(): string | undefined {
   const text = read("/sys/kernel/mm/transparent_hugepage/enabled");

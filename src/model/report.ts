@@ -432,12 +432,15 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
   const duration_s = (cur.time_ns - (prev?.time_ns ?? ctx.started_ns)) / 1e9;
   const cpu_limits = reportCpuLimits(prev?.cpu_limits, cur.cpu_limits, ctx.host.cpus);
   const faultFiles = faultFileDeltas(prev, cur);
+  // Shown in the report and read by the rules: computed once.
+  const majorLatency = percentiles(slots.major_latency_hist);
+  const deviceLatency = percentiles(slots.device_hist);
   const diagnoses = diagnose({
     duration_s,
     fault_files: faultFiles,
-    ...(cur.families.includes("io") ? { io: { devices, device_latency_us: percentiles(slots.device_hist), pagecache_misses: totals.pagecache_misses } } : {}),
+    ...(cur.families.includes("io") ? { io: { devices, device_latency_us: deviceLatency, pagecache_misses: totals.pagecache_misses } } : {}),
     ...(cur.families.includes("faults") ? { reclaim: { stalls: totals.reclaim_stalls, ...(cur.memory_limit ? { memory_limit: cur.memory_limit } : {}) } } : {}),
-    major_latency_us: percentiles(slots.major_latency_hist),
+    major_latency_us: majorLatency,
     sched: { ...totals, preempted_by },
     threads,
     cpu_limits,
@@ -479,7 +482,7 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
       exceptions_user: totals.exceptions_user,
       exceptions_kernel: totals.exceptions_kernel,
       major_latency_hist: toBuckets(slots.major_latency_hist),
-      major_latency_us: percentiles(slots.major_latency_hist),
+      major_latency_us: majorLatency,
       files: faultFiles.slice(0, TOP_FAULT_FILES),
       files_dropped: (cur.fault_files?.dropped ?? 0) - (prev?.fault_files?.dropped ?? 0),
     },
@@ -490,7 +493,7 @@ export function buildReport(prev: Sample | null, cur: Sample, ctx: ReportContext
       queue_latency_hist: toBuckets(slots.queue_hist),
       device_latency_hist: toBuckets(slots.device_hist),
       queue_latency_us: percentiles(slots.queue_hist),
-      device_latency_us: percentiles(slots.device_hist),
+      device_latency_us: deviceLatency,
       devices,
     },
     processes,

@@ -5,7 +5,7 @@
 // the files.
 import type { Rule } from "../diagnosis-types.js";
 import { pct, processName, round } from "./common.js";
-import { workingThreads } from "./input-bound.js";
+import { producingThreads } from "./input-bound.js";
 
 // The share counts only faults the kernel timed (those that read their page in), so it is a lower bound.
 export const FAULT_STORM = { faultsPerSecond: 50, faultShare: 0.15, critical: 0.4 };
@@ -13,9 +13,7 @@ export const FAULT_STORM = { faultsPerSecond: 50, faultShare: 0.15, critical: 0.
 export const faultStorm: Rule = (r, wallNs) => {
   const files = r.fault_files ?? [];
   if (files.length === 0) return null;
-  const workers = r.threads.filter((t) => t.role === "dataloader");
-  const trainer = r.threads.find((t) => t.role === "trainer");
-  const producers = workers.length > 0 ? workingThreads(workers) : trainer ? [trainer] : [];
+  const { producers, workers } = producingThreads(r.threads);
   if (producers.length === 0) return null;
   const pids = new Set(producers.map((t) => t.pid));
   const theirs = files.filter((f) => pids.has(f.pid));
@@ -28,7 +26,7 @@ export const faultStorm: Rule = (r, wallNs) => {
   for (const f of theirs) byFile.set(f.path, (byFile.get(f.path) ?? 0) + f.major_faults);
   const top = [...byFile.entries()].sort((a, b) => b[1] - a[1]);
   const readBytes = r.threads.filter((t) => pids.has(t.pid)).reduce((n, t) => n + (t.read_bytes ?? 0), 0);
-  const who = workers.length > 0 ? `${pids.size} DataLoader worker${pids.size > 1 ? "s" : ""}` : "the trainer (no DataLoader workers)";
+  const who = workers ? `${pids.size} DataLoader worker${pids.size > 1 ? "s" : ""}` : "the trainer (no DataLoader workers)";
   const lat = r.major_latency_us;
   // Files with a share of the faults worth naming: a stray fault on a library is not the storm.
   const named = top.filter(([, n]) => n >= 0.05 * faults).slice(0, 3);

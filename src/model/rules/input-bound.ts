@@ -35,6 +35,18 @@ export function workingThreads(threads: ThreadInput[]): ThreadInput[] {
   return out;
 }
 
+/**
+ * The threads producing batches: each DataLoader worker's working threads,
+ * or the trainer's main thread itself when there are no workers
+ * (num_workers=0). Empty without a trainer and workers.
+ */
+export function producingThreads(threads: ThreadInput[]): { producers: ThreadInput[]; workers: boolean } {
+  const workers = threads.filter((t) => t.role === "dataloader");
+  if (workers.length > 0) return { producers: workingThreads(workers), workers: true };
+  const trainer = threads.find((t) => t.role === "trainer");
+  return { producers: trainer ? [trainer] : [], workers: false };
+}
+
 export const inputBound: Rule = (r, wallNs) => {
   const main = r.threads.find((t) => t.role === "trainer");
   const workerThreads = r.threads.filter((t) => t.role === "dataloader");

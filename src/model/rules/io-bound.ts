@@ -4,28 +4,27 @@
 // switch-out: io_schedule(), a read in flight), not every D-state sleep.
 import type { Rule } from "../diagnosis-types.js";
 import { pct, round } from "./common.js";
-import { workingThreads } from "./input-bound.js";
+import { producingThreads } from "./input-bound.js";
 
 export const IO_BOUND = { trainerWaitingShare: 0.5, ioShare: 0.25, critical: 0.5 };
 
 export const ioBound: Rule = (r, wallNs) => {
   const trainer = r.threads.find((t) => t.role === "trainer");
   if (!trainer || !r.io) return null;
-  const workers = r.threads.filter((t) => t.role === "dataloader");
-  const producers = workers.length > 0 ? workingThreads(workers) : [trainer];
+  const { producers, workers } = producingThreads(r.threads);
   const time = producers.reduce((n, t) => n + t.oncpu_ns + t.runq_wait_ns + t.sleep_ns + t.iowait_ns, 0);
   const ioWait = producers.reduce((n, t) => n + (t.io_wait_ns ?? 0), 0);
   if (time === 0) return null;
   const share = ioWait / time;
   const trainerWaiting = (trainer.sleep_ns + trainer.iowait_ns) / wallNs;
   // With no workers the trainer is its own producer: its I/O wait is its waiting.
-  if (share < IO_BOUND.ioShare || (workers.length > 0 && trainerWaiting < IO_BOUND.trainerWaitingShare)) return null;
+  if (share < IO_BOUND.ioShare || (workers && trainerWaiting < IO_BOUND.trainerWaitingShare)) return null;
   const seconds = wallNs / 1e9;
   const pids = new Set(producers.map((t) => t.pid));
   const readBytes = r.threads.filter((t) => pids.has(t.pid)).reduce((n, t) => n + (t.read_bytes ?? 0), 0);
   const devices = r.io.devices.filter((d) => d.read_bytes + d.write_bytes > 0).sort((a, b) => b.read_bytes + b.write_bytes - (a.read_bytes + a.write_bytes));
   const lat = r.io.device_latency_us;
-  const who = workers.length > 0 ? `${pids.size} DataLoader worker${pids.size > 1 ? "s" : ""}` : "the trainer (no DataLoader workers)";
+  const who = workers ? `${pids.size} DataLoader worker${pids.size > 1 ? "s" : ""}` : "the trainer (no DataLoader workers)";
   return {
     id: "io-bound",
     severity: share >= IO_BOUND.critical ? "critical" : "warning",
