@@ -344,11 +344,16 @@ export class TraceSession {
     };
   }
 
-  /** Per-file major faults; a pid no live process holds has exited (its entries leave the kernel's table). */
+  /**
+   * Per-file major faults. A pid has exited (its entries leave the kernel's
+   * table) once a process of that pid is known to have exited and none
+   * lives; a pid not known yet (its fork record still on its way) stays.
+   */
   private faultFiles(): FaultFilesSample {
     const live = new Set<number>();
-    for (const p of this.processes.values()) if (!p.exited) live.add(p.pid);
-    return this.faults!.readFiles((pid) => !live.has(pid), () => [...live]);
+    const exited = new Set<number>();
+    for (const p of this.processes.values()) (p.exited ? exited : live).add(p.pid);
+    return this.faults!.readFiles((pid) => exited.has(pid) && !live.has(pid), () => [...live]);
   }
 
   private numaSample(): NumaSample {
